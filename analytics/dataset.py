@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.errors import DataError
 from analytics.schemas import (
     Brands,
     Categories,
@@ -28,7 +29,7 @@ from analytics.schemas import (
     validate,
 )
 
-__all__ = ["Dataset", "SYNTHETIC_LABEL", "TABLE_FIELDS"]
+__all__ = ["Dataset", "SYNTHETIC_LABEL", "TABLE_FIELDS", "REQUIRED_TABLES"]
 
 SYNTHETIC_LABEL = "synthetic demo data"
 
@@ -108,7 +109,9 @@ class Dataset:
             frame = getattr(self, key)
             if frame is None:
                 if key in REQUIRED_TABLES:
-                    raise ValueError(f"dataset {self.name!r} has no {key} table")
+                    raise DataError(f"dataset {self.name!r} has no {key} table",
+                                    remedy="every dataset needs flows, countries, "
+                                           "categories, category_hs and events")
                 continue
             src = self.provenance.get(key, {}).get("source", key)
             changes[key] = validate(frame, table, source=f"{key} ({src})")

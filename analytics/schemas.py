@@ -349,6 +349,9 @@ def _coerce(series: pd.Series, spec: Column) -> tuple[pd.Series, pd.Series]:
         return out, bad
     if spec.dtype == "date":
         out = pd.to_datetime(series, errors="coerce", format="mixed")
+        if getattr(out.dtype, "tz", None) is not None:
+            out = out.dt.tz_localize(None)
+        out = out.astype("datetime64[ns]")
         bad = present & out.isna()
         return out, bad
     raise ValueError(f"unknown dtype {spec.dtype!r}")

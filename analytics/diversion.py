@@ -1,0 +1,505 @@
+r"""Diversion routes: how a coalition's goods reach a destination through third-country hubs
+(DESIGN method 7), and the screening evidence for each hub.
+
+Everything builds on proportional-mixing tracing (:mod:`analytics.tracing`): the origin
+mix :math:`C_{oj}` of what country :math:`j` ships. For coalition :math:`K` and destination
+:math:`d`:
+
+* **Routes by last hop.** The flow :math:`h \to d` carries :math:`X_{hd}\,C_{oh}` of origin
+  :math:`o`. ``hub == origin`` is a direct shipment; a hub inside the coalition is a
+  coalition partner; a hub outside it is a diversion route.
+* **Paths.** Origin-:math:`o` goods travel the path :math:`o \to h_1 \to \dots \to d` in the
+  amount :math:`P_o \prod_{(u,v)} X_{uv}/S_u` (each node passes on the share
+  :math:`X_{uv}/S_u` of its pool). The amounts of all walks sum to the :math:`o` content of
+  :math:`d`'s imports; :func:`route_paths` lists the largest simple paths (k shortest
+  paths with edge length :math:`-\log(X_{uv}/S_u)`, Yen's algorithm).
+* **Diversion exposure** of :math:`d`: coalition-origin content arriving via non-coalition
+  hubs, over :math:`d`'s imports.
+* **Forward exposure** of a country :math:`h`: the share of its coalition-origin imports
+  that it passes on to destinations of concern, :math:`\sum_{d\in D} X_{hd} / S_h` under
+  proportional mixing (why a non-sanctioned hub can itself be a high-risk destination).
+
+>>> import pandas as pd
+>>> f = pd.DataFrame({"exporter": ["JPN", "JPN", "KGZ", "CHN"],
+...                   "importer": ["KGZ", "RUS", "RUS", "RUS"],
+...                   "value_usd": [10.0, 2.0, 8.0, 5.0]})
+>>> r = diversion_routes(f, coalition="japan", destination="RUS")
+>>> r[["origin", "hub", "value", "route"]].to_dict("records")
+[{'origin': 'JPN', 'hub': 'KGZ', 'value': 8.0, 'route': 'via hub'}, {'origin': 'JPN', 'hub': 'JPN', 'value': 2.0, 'route': 'direct'}]
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from analytics import tracing
+from analytics.errors import AnalysisError, NodeNotFound
+from analytics.reference import concern_destinations, resolve_coalition
+
+__all__ = [
+    "diversion_routes",
+    "route_paths",
+    "diversion_exposure",
+    "forward_exposure",
+    "hub_ranking",
+    "screen_routes",
+    "yearly_route_values",
+]
+
+
+def _model(flows, production, reexport_share, model):
+    if model is not None:
+        return model
+    return tracing.build_model(flows, production, reexport_share=reexport_share)
+
+
+def diversion_routes(
+    flows: pd.DataFrame,
+    *,
+    coalition: str | Sequence[str],
+    destination: str,
+    production: str | pd.Series = "net_exports",
+    reexport_share: pd.Series | Mapping[str, float] | None = None,
+    by_origin: bool = True,
+    countries: pd.DataFrame | None = None,
+    model: tracing.TracingModel | None = None,
+) -> pd.DataFrame:
+    """Coalition-origin content of a destination's imports, split by last-hop partner.
+
+    Parameters
+    ----------
+    flows : DataFrame
+        One layer (``exporter``, ``importer``, ``value_usd``).
+    coalition : str or list of str
+        Preset name or ISO3 codes.
+    destination : str
+        ISO3 of the destination.
+    by_origin : bool
+        One row per (member origin, hub); False sums the coalition as one origin
+        (``origin == "coalition"``).
+
+    Returns
+    -------
+    DataFrame
+        ``origin``, ``hub``, ``destination``, ``value`` (USD of coalition-origin goods
+        arriving from ``hub``), ``route`` (``direct``, ``via coalition``, ``via hub``),
+        ``share`` (of the destination's imports), sorted by value. ``attrs`` hold
+        ``imports``, ``coalition_content``, ``members``, ``strategy``.
+
+    Raises
+    ------
+    NodeNotFound
+        The destination has no imports in the layer.
+    """
+    members = resolve_coalition(coalition, countries)
+    model = _model(flows, production, reexport_share, model)
+    pos = {n: i for i, n in enumerate(model.nodes)}
+    if destination not in pos or model.imports[pos[destination]] <= 0:
+        raise NodeNotFound(f"destination {destination!r} has no imports in this layer")
+    present = [m for m in members if m in pos]
+    d = pos[destination]
+    imports_d = float(model.imports[d])
+    col = model.X[:, d].toarray().ravel()
+    hubs = np.nonzero(col)[0]
+    if not present:
+        empty = pd.DataFrame(columns=["origin", "hub", "destination", "value", "route",
+                                      "share"])
+        empty.attrs.update(imports=imports_d, coalition_content=0.0, members=members,
+                           strategy=model.strategy)
+        return empty
+    groups = {m: [m] for m in present} if by_origin else {"coalition": present}
+    comp = model.composition(groups).to_numpy()  # (origins, nodes)
+    recs = []
+    for k, origin in enumerate(groups):
+        vals = col[hubs] * comp[k, hubs]
+        for h, v in zip(hubs, vals, strict=True):
+            if v <= 0:
+                continue
+            hub = model.nodes[h]
+            if hub == origin or (origin == "coalition" and hub in members):
+                route = "direct" if hub == origin or not by_origin else "direct"
+            elif hub in members:
+                route = "via coalition"
+            else:
+                route = "via hub"
+            recs.append((origin, hub, destination, float(v), route))
+    out = pd.DataFrame(recs, columns=["origin", "hub", "destination", "value", "route"])
+    out["share"] = out["value"] / imports_d
+    out = out.sort_values("value", ascending=False).reset_index(drop=True)
+    out.attrs.update(imports=imports_d, coalition_content=float(out["value"].sum()),
+                     members=members, strategy=model.strategy)
+    return out
+
+
+def route_paths(
+    flows: pd.DataFrame,
+    *,
+    coalition: str | Sequence[str],
+    destination: str,
+    k: int = 10,
+    max_hops: int = 4,
+    production: str | pd.Series = "net_exports",
+    reexport_share: pd.Series | Mapping[str, float] | None = None,
+    countries: pd.DataFrame | None = None,
+    model: tracing.TracingModel | None = None,
+    max_candidates: int = 500,
+) -> pd.DataFrame:
+    """The ``k`` largest simple paths carrying coalition-origin goods to ``destination``.
+
+    Returns ``rank``, ``origin``, ``path`` (tuple of nodes), ``route`` (text
+    "JPN > TUR > RUS"), ``hops``, ``hub`` (last hop), ``amount`` (USD, exact under
+    proportional mixing) and ``share`` (of the coalition-origin content of the
+    destination's imports). ``attrs["coverage"]`` is the share of that content the listed
+    paths explain (cycles and longer paths carry the rest).
+
+    Notes
+    -----
+    Paths are enumerated with :func:`networkx.shortest_simple_paths` (Yen) on edge
+    lengths :math:`-\\log(X_{uv}/S_u)` from a super-source attached to every member with
+    length :math:`-\\log(P_o/\\max P)`; the generator is consumed lazily.
+
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"exporter": ["JPN", "JPN", "TUR", "ARM"],
+    ...                   "importer": ["TUR", "ARM", "ARM", "RUS"],
+    ...                   "value_usd": [10.0, 10.0, 5.0, 10.0]})
+    >>> p = route_paths(f, coalition="japan", destination="RUS", k=2)
+    >>> p[["route", "amount"]].round(3).to_dict("records")
+    [{'route': 'JPN > ARM > RUS', 'amount': 6.667}, {'route': 'JPN > TUR > ARM > RUS', 'amount': 3.333}]
+    """
+    members = resolve_coalition(coalition, countries)
+    model = _model(flows, production, reexport_share, model)
+    pos = {n: i for i, n in enumerate(model.nodes)}
+    if destination not in pos:
+        raise NodeNotFound(f"destination {destination!r} not in the layer")
+    if k < 1:
+        raise AnalysisError("k must be at least 1")
+    X = model.X.tocoo()
+    S = model.supply
+    G = nx.DiGraph()
+    for u, v, x in zip(X.row, X.col, X.data, strict=True):
+        if x <= 0 or S[u] <= 0:
+            continue
+        a = min(x / S[u], 1.0)
+        G.add_edge(model.nodes[u], model.nodes[v], length=-math.log(a), share=a)
+    src = "__coalition__"
+    P = model.production
+    present = [m for m in members if m in pos and P[pos[m]] > 0 and m in G]
+    if not present or destination not in G:
+        return pd.DataFrame(columns=["rank", "origin", "path", "route", "hops", "hub",
+                                     "amount", "share"])
+    pmax = max(P[pos[m]] for m in present)
+    for m in present:
+        G.add_edge(src, m, length=-math.log(P[pos[m]] / pmax), share=P[pos[m]] / pmax)
+    recs = []
+    gen = nx.shortest_simple_paths(G, src, destination, weight="length")
+    for path in itertools.islice(gen, max_candidates):
+        nodes = path[1:]
+        # a path may not pass through another member after leaving the origin's pool? It
+        # may: coalition partners re-export too. It may not revisit the coalition source.
+        if len(nodes) - 1 > max_hops:
+            continue
+        amount = pmax
+        for u, v in zip(path[:-1], path[1:], strict=True):
+            amount *= G[u][v]["share"]
+        recs.append((nodes[0], tuple(nodes), " > ".join(nodes), len(nodes) - 1,
+                     nodes[-2] if len(nodes) > 1 else nodes[0], amount))
+        if len(recs) >= k:
+            break
+    out = pd.DataFrame(recs, columns=["origin", "path", "route", "hops", "hub", "amount"])
+    total = tracing.trace_imports(flows, model=model, origins={"K": present},
+                                  destinations=[destination])["value"].sum()
+    out["share"] = out["amount"] / total if total > 0 else np.nan
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    out.attrs.update(coverage=float(out["amount"].sum() / total) if total > 0 else np.nan,
+                     coalition_content=float(total), members=members,
+                     strategy=model.strategy)
+    return out
+
+
+def diversion_exposure(
+    flows: pd.DataFrame,
+    *,
+    coalition: str | Sequence[str],
+    destinations: Sequence[str] | None = None,
+    production: str | pd.Series = "net_exports",
+    reexport_share: pd.Series | Mapping[str, float] | None = None,
+    countries: pd.DataFrame | None = None,
+    model: tracing.TracingModel | None = None,
+) -> pd.DataFrame:
+    """Diversion exposure of each destination.
+
+    Returns one row per destination: ``imports``, ``coalition_content`` (traced
+    coalition-origin value in its imports), ``direct`` (arriving straight from members),
+    ``via_hubs`` (arriving from non-members), ``coalition_share`` (content / imports),
+    ``diversion_exposure`` (via_hubs / imports) and ``diverted_share`` (via_hubs /
+    content).
+
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"exporter": ["JPN", "KGZ", "JPN"], "importer": ["KGZ", "RUS", "RUS"],
+    ...                   "value_usd": [6.0, 6.0, 2.0]})
+    >>> e = diversion_exposure(f, coalition="japan").set_index("destination")
+    >>> float(e.loc["RUS", "diversion_exposure"]), float(e.loc["RUS", "diverted_share"])
+    (0.75, 0.75)
+    """
+    members = set(resolve_coalition(coalition, countries))
+    model = _model(flows, production, reexport_share, model)
+    present = [m for m in members if m in set(model.nodes)]
+    if not present:
+        raise AnalysisError(f"no coalition member exports in this layer ({sorted(members)})")
+    edges = tracing.trace_edges(flows, model=model, origins={"K": present})
+    edges["via"] = np.where(edges["exporter"].isin(members), "direct", "via_hubs")
+    agg = edges.pivot_table(index="importer", columns="via", values="content",
+                            aggfunc="sum", fill_value=0.0)
+    for col in ("direct", "via_hubs"):
+        if col not in agg:
+            agg[col] = 0.0
+    imports = pd.Series(model.imports, index=model.nodes)
+    dests = imports[imports > 0].index
+    if destinations is not None:
+        dests = pd.Index([d for d in destinations if d in set(dests)])
+    out = pd.DataFrame({"destination": dests, "imports": imports.reindex(dests).to_numpy()})
+    out["direct"] = agg["direct"].reindex(dests).fillna(0.0).to_numpy()
+    out["via_hubs"] = agg["via_hubs"].reindex(dests).fillna(0.0).to_numpy()
+    out["coalition_content"] = out["direct"] + out["via_hubs"]
+    out["coalition_share"] = (out["coalition_content"] / out["imports"]).clip(upper=1.0)
+    out["diversion_exposure"] = (out["via_hubs"] / out["imports"]).clip(upper=1.0)
+    out["diverted_share"] = np.divide(out["via_hubs"], out["coalition_content"],
+                                      out=np.zeros(len(out)),
+                                      where=out["coalition_content"] > 0)
+    out.attrs.update(members=tuple(sorted(members)), strategy=model.strategy)
+    return out.sort_values("diversion_exposure", ascending=False).reset_index(drop=True)
+
+
+def forward_exposure(
+    flows: pd.DataFrame,
+    *,
+    coalition: str | Sequence[str],
+    concern: Sequence[str] | None = None,
+    production: str | pd.Series = "net_exports",
+    reexport_share: pd.Series | Mapping[str, float] | None = None,
+    countries: pd.DataFrame | None = None,
+    model: tracing.TracingModel | None = None,
+) -> pd.DataFrame:
+    """Forward exposure of every country: the share of its coalition-origin imports that
+    it passes on to destinations of concern.
+
+    ``concern`` defaults to the countries under sanctions or a UN arms embargo in the
+    countries reference table. Returns ``country``, ``coalition_imports`` (traced
+    coalition-origin content of its imports), ``to_concern`` (coalition-origin content
+    of its exports to concern destinations, excluding its own production),
+    ``forward_exposure`` (the ratio, 0-1) and ``exports_to_concern`` (total value).
+
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"exporter": ["JPN", "ARM", "ARM"], "importer": ["ARM", "RUS", "GEO"],
+    ...                   "value_usd": [10.0, 6.0, 2.0]})
+    >>> fe = forward_exposure(f, coalition="japan", concern=["RUS"]).set_index("country")
+    >>> float(fe.loc["ARM", "forward_exposure"])
+    0.6
+    """
+    members = set(resolve_coalition(coalition, countries))
+    conc = set(concern if concern is not None else concern_destinations(countries))
+    model = _model(flows, production, reexport_share, model)
+    present = [m for m in members if m in set(model.nodes)]
+    nodes = model.nodes
+    if not present:
+        raise AnalysisError(f"no coalition member exports in this layer ({sorted(members)})")
+    comp = model.composition({"K": present}).to_numpy()[0]  # C[K, j]
+    X = model.X
+    imp_content = X.T.dot(comp)  # K content of each node's imports
+    is_member = np.array([n in members for n in nodes])
+    reexp_mix = np.where(is_member, comp - model.own_share, comp).clip(min=0.0)
+    conc_mask = np.array([n in conc for n in nodes], dtype=float)
+    to_concern_val = X.dot(conc_mask)  # each node's exports to concern destinations
+    to_concern = to_concern_val * reexp_mix
+    out = pd.DataFrame({
+        "country": nodes,
+        "coalition_imports": imp_content,
+        "to_concern": to_concern,
+        "exports_to_concern": to_concern_val,
+    })
+    out["forward_exposure"] = np.divide(out["to_concern"], out["coalition_imports"],
+                                        out=np.zeros(len(out)),
+                                        where=out["coalition_imports"] > 0).clip(0.0, 1.0)
+    out = out[~out["country"].isin(conc)]
+    out.attrs.update(members=tuple(sorted(members)), concern=tuple(sorted(conc)),
+                     strategy=model.strategy)
+    return out.sort_values("forward_exposure", ascending=False).reset_index(drop=True)
+
+
+def yearly_route_values(
+    cflows: pd.DataFrame,
+    *,
+    coalition: str | Sequence[str],
+    destinations: Sequence[str],
+    categories: Iterable[str] | None = None,
+    years: Iterable[int] | None = None,
+    production: str | pd.Series = "net_exports",
+    countries: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Coalition-origin value arriving at each destination via each last hop, every year.
+
+    Input: category flows (``year``, ``exporter``, ``importer``, ``category_id``,
+    ``value_usd``). Returns ``year``, ``category_id``, ``hub``, ``destination``,
+    ``value`` (coalition content via the hub; ``hub`` is a member for direct), ``flow``
+    (total value of the hub -> destination flow) and ``member`` (hub in coalition). One
+    tracing model per (year, category) serves all destinations.
+    """
+    members = set(resolve_coalition(coalition, countries))
+    sub = cflows
+    if categories is not None:
+        sub = sub[sub["category_id"].isin(list(categories))]
+    if years is not None:
+        sub = sub[sub["year"].isin(list(years))]
+    dests = list(destinations)
+    frames = []
+    for (year, cat), lay in sub.groupby(["year", "category_id"], sort=True):
+        model = tracing.build_model(lay, production)
+        present = [m for m in members if m in set(model.nodes)]
+        if not present:
+            continue
+        edges = tracing.trace_edges(lay, model=model, origins={"K": present})
+        edges = edges[edges["importer"].isin(dests)]
+        allf = lay[lay["importer"].isin(dests)]
+        m = allf.merge(edges[["exporter", "importer", "content"]],
+                       on=["exporter", "importer"], how="left")
+        frames.append(pd.DataFrame({
+            "year": int(year), "category_id": cat, "hub": m["exporter"].to_numpy(),
+            "destination": m["importer"].to_numpy(),
+            "value": m["content"].fillna(0.0).to_numpy(),
+            "flow": m["value_usd"].to_numpy(),
+        }))
+    if not frames:
+        return pd.DataFrame(columns=["year", "category_id", "hub", "destination", "value",
+                                     "flow", "member"])
+    out = pd.concat(frames, ignore_index=True)
+    out["member"] = out["hub"].isin(members)
+    return out
+
+
+def screen_routes(
+    cflows: pd.DataFrame,
+    *,
+    coalition: str | Sequence[str],
+    destinations: Sequence[str],
+    event_year: int,
+    categories: Iterable[str] | None = None,
+    post_years: Iterable[int] | None = None,
+    production: str | pd.Series = "net_exports",
+    countries: pd.DataFrame | None = None,
+    min_growth: float = 1.0,
+    min_share: float = 0.005,
+    yearly: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Screen every (hub, destination, category) for a post-event surge of coalition goods.
+
+    For each non-member hub: the coalition-origin value it delivers to the destination
+    before the event (mean of the years before ``event_year``) and after (mean of
+    ``post_years``, default every year from ``event_year``), the growth, a z-score of the
+    post mean against the pre years' spread, and its share of the destination's imports of
+    the category after the event. ``score = log1p(max(growth, 0)) * post_share`` ranks
+    routes; ``flagged`` marks growth >= ``min_growth`` (default +100 %) with a post share
+    of at least ``min_share`` (0.5 %).
+
+    Returns one row per candidate route, sorted by score (the top-ranked routes first).
+    """
+    members = set(resolve_coalition(coalition, countries))
+    if yearly is None:
+        yearly = yearly_route_values(cflows, coalition=coalition, destinations=destinations,
+                                     categories=categories, production=production,
+                                     countries=countries)
+    y = yearly[~yearly["member"]]
+    years = sorted(cflows["year"].unique())
+    pre_years = [t for t in years if t < event_year]
+    post = list(post_years) if post_years is not None else [t for t in years
+                                                            if t >= event_year]
+    if not pre_years or not post:
+        raise AnalysisError(f"need years before and from {event_year}; data has {years}")
+    keys = ["category_id", "hub", "destination"]
+    wide = y.pivot_table(index=keys, columns="year", values="value", aggfunc="sum",
+                         fill_value=0.0).reindex(columns=years, fill_value=0.0)
+    pre = wide[pre_years]
+    postv = wide[post]
+    imports = cflows[cflows["importer"].isin(list(destinations))].groupby(
+        ["category_id", "importer", "year"])["value_usd"].sum()
+    imp_post = imports.unstack("year").reindex(columns=post, fill_value=0.0).mean(axis=1)
+    out = pd.DataFrame(index=wide.index)
+    out["pre_value"] = pre.mean(axis=1)
+    out["post_value"] = postv.mean(axis=1)
+    eps = 1.0
+    out["growth"] = (out["post_value"] + eps) / (out["pre_value"] + eps) - 1.0
+    sd = pre.std(axis=1, ddof=1).fillna(0.0)
+    floor = 0.1 * out["pre_value"] + eps
+    out["z_score"] = (out["post_value"] - out["pre_value"]) / np.maximum(sd, floor)
+    idx = pd.MultiIndex.from_arrays([out.index.get_level_values("category_id"),
+                                     out.index.get_level_values("destination")])
+    out["post_share"] = out["post_value"].to_numpy() / np.maximum(
+        imp_post.reindex(idx).fillna(0.0).to_numpy(), 1e-300)
+    out["score"] = np.log1p(out["growth"].clip(lower=0.0)) * out["post_share"]
+    out["flagged"] = (out["growth"] >= min_growth) & (out["post_share"] >= min_share)
+    out = out.reset_index()
+    out.attrs.update(event_year=event_year, pre_years=pre_years, post_years=post,
+                     members=tuple(sorted(members)))
+    return out.sort_values("score", ascending=False).reset_index(drop=True)
+
+
+def hub_ranking(
+    cflows: pd.DataFrame,
+    *,
+    coalition: str | Sequence[str],
+    destination: str,
+    event_year: int,
+    categories: Iterable[str] | None = None,
+    countries: pd.DataFrame | None = None,
+    entities: pd.DataFrame | None = None,
+    production: str | pd.Series = "net_exports",
+    yearly: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Rank hubs carrying coalition goods to ``destination``, with their evidence.
+
+    One row per non-member hub: ``post_value`` (coalition-origin value delivered per year
+    after the event, summed over categories), ``pre_value``, ``growth``, ``z_score``,
+    ``share`` (of the coalition content arriving via hubs after the event), ``categories``
+    (how many categories it carries with growth >= 100 %), ``eaeu`` (customs union with
+    Russia), ``hub_prior`` (curated), ``listed_entities`` (entities on the loaded lists
+    located in the hub; NA when no list is loaded) and ``score``.
+    """
+    routes = screen_routes(cflows, coalition=coalition, destinations=[destination],
+                           event_year=event_year, categories=categories,
+                           production=production, countries=countries, yearly=yearly)
+    g = routes.groupby("hub")
+    out = pd.DataFrame({
+        "pre_value": g["pre_value"].sum(),
+        "post_value": g["post_value"].sum(),
+        "categories": g["flagged"].sum().astype(int),
+    })
+    out["growth"] = (out["post_value"] + 1.0) / (out["pre_value"] + 1.0) - 1.0
+    z = routes.assign(w=routes["post_value"]).groupby("hub").apply(
+        lambda d: np.average(d["z_score"], weights=d["w"]) if d["w"].sum() > 0 else 0.0,
+        include_groups=False)
+    out["z_score"] = z
+    out["share"] = out["post_value"] / max(out["post_value"].sum(), 1e-300)
+    out["score"] = np.log1p(out["growth"].clip(lower=0.0)) * out["share"]
+    ctry = countries
+    if ctry is None:
+        from analytics.reference import countries as _countries
+
+        ctry = _countries()
+    flags = ctry.set_index("iso3")
+    out["eaeu"] = flags["eaeu"].reindex(out.index).fillna(False).astype(bool)
+    out["hub_prior"] = flags["hub"].reindex(out.index).fillna(False).astype(bool)
+    if entities is not None and len(entities):
+        counts = entities.groupby("country").size()
+        out["listed_entities"] = counts.reindex(out.index).fillna(0).astype("Int64")
+    else:
+        out["listed_entities"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    out.index.name = "hub"
+    out = out.reset_index()
+    out.insert(1, "destination", destination)
+    out.attrs.update(routes.attrs)
+    return out.sort_values("score", ascending=False).reset_index(drop=True)
