@@ -54,7 +54,8 @@ def supplier_shares(table: pd.DataFrame, *, supplier: str, value: str,
                     by: str | Sequence[str] | None = None) -> pd.DataFrame:
     """Share of each supplier within each ``by`` group, sorted by share (descending).
 
-    Returns the ``by`` columns, ``supplier``, ``value`` and ``share``.
+    Returns the ``by`` columns, ``supplier``, ``value`` and ``share`` (when ``value`` is
+    itself called ``share``, its summed input is returned as ``share_reported``).
     """
     keys = _by_list(by)
     missing = [c for c in [*keys, supplier, value] if c not in table.columns]
@@ -65,6 +66,9 @@ def supplier_shares(table: pd.DataFrame, *, supplier: str, value: str,
     agg = table.groupby([*keys, supplier], as_index=False, observed=True, dropna=False)[
         value].sum()
     agg = agg[agg[value] > 0]
+    if value == "share":  # a supplier table's own share column: keep it as reported
+        agg = agg.rename(columns={"share": "share_reported"})
+        value = "share_reported"
     tot = agg.groupby(keys, observed=True)[value].transform("sum") if keys else agg[value].sum()
     agg["share"] = agg[value] / tot
     return agg.sort_values([*keys, "share"], ascending=[True] * len(keys) + [False],
@@ -121,7 +125,7 @@ def concentration(table: pd.DataFrame, *, supplier: str, value: str,
         "n_suppliers": g["share"].size(),
         "top_supplier": g[supplier].first(),
         "top_share": g["share"].first(),
-        "total": g[value].sum(),
+        "total": g["share_reported" if value == "share" else value].sum(),
     })
     out.insert(3, "n_eff", 1.0 / out["hhi"])
     return out.reset_index(drop=not keys) if keys else out.reset_index(drop=True)

@@ -186,7 +186,7 @@ _MAX_MAGNITUDE = 4.45  # EU exports to Kyrgyzstan 2021 -> 2022: +345 %
 
 # Planted diversion routes: hub -> categories whose products it carries to Russia
 _PLANTED: dict[str, tuple[str, ...]] = {
-    "CHN": ("chpl_tier1", "chpl_tier2", "chpl_tier3a", "chpl_tier4a", "telecom_equipment"),
+    "CHN": "all outbound",  # China re-exports coalition goods in every controlled category
     "HKG": ("chpl_tier1", "chpl_tier2", "chpl_tier3a"),
     "TUR": ("chpl_tier3b", "cnc_machine_tools", "bearings", "chpl_tier4b"),
     "ARE": ("chpl_tier1", "chpl_tier4a", "telecom_equipment"),
@@ -346,8 +346,10 @@ def make_demo_world(seed: int = 0, scale: float = 1.0) -> DemoWorld:
     family = [_family_of(c) for c in tech_codes] + ["background"] * len(bg_codes)
 
     # planted product sets per hub
+    outbound = set(categories.loc[categories["direction"] == "outbound", "category_id"])
     planted_codes = {
-        h: set(cat_products.loc[cat_products["category_id"].isin(cats), "hs6"])
+        h: set(cat_products.loc[cat_products["category_id"].isin(
+            outbound if cats == "all outbound" else cats), "hs6"])
         for h, cats in _PLANTED.items()
     }
 
@@ -430,7 +432,7 @@ def make_demo_world(seed: int = 0, scale: float = 1.0) -> DemoWorld:
     truth_extra: dict[tuple[str, str], float] = {}
     prod_recs = []
     chunk_size = 64
-    noise_sigma = 0.18
+    noise_sigma = float(__import__("os").environ.get("DEMO_SIGMA", "0.18"))
     for start in range(0, len(products), chunk_size):
         chunk = all_idx[start:start + chunk_size]
         E0 = route(expected(chunk))  # (p, o, d) at 2022 level

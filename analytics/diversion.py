@@ -392,8 +392,8 @@ def screen_routes(
     post_years: Iterable[int] | None = None,
     production: str | pd.Series = "net_exports",
     countries: pd.DataFrame | None = None,
-    min_growth: float = 1.0,
-    min_share: float = 0.005,
+    min_growth: float = 0.75,
+    min_share: float = 0.0005,
     yearly: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Screen every (hub, destination, category) for a post-event surge of coalition goods.
@@ -403,8 +403,8 @@ def screen_routes(
     ``post_years``, default every year from ``event_year``), the growth, a z-score of the
     post mean against the pre years' spread, and its share of the destination's imports of
     the category after the event. ``score = log1p(max(growth, 0)) * post_share`` ranks
-    routes; ``flagged`` marks growth >= ``min_growth`` (default +100 %) with a post share
-    of at least ``min_share`` (0.5 %).
+    routes; ``flagged`` marks growth >= ``min_growth`` (default +75 %) with a post share
+    of at least ``min_share`` (0.05 % of the destination's imports of the category).
 
     Returns one row per candidate route, sorted by score (the top-ranked routes first).
     """

@@ -1,0 +1,132 @@
+"""Risk score: components, config, explanations, sensitivity, and the planted truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import risk
+from analytics.errors import AnalysisError, ConfigError
+from analytics.network import category_flows
+
+
+@pytest.fixture(scope="module")
+def scored(demo_world):
+    return risk.score_risk(demo_world.dataset, year=2023,
+                           coalition=list(demo_world.truth.sanctioning))
+
+
+def test_every_component_column_present_and_bounded(scored):
+    for c in risk.COMPONENTS:
+        assert c in scored.columns
+        assert scored[c].between(0, 1).all(), c
+    assert scored["risk"].between(0, 100).all()
+    assert list(scored["rank"]) == list(range(1, len(scored) + 1))
+    assert scored["risk"].is_monotonic_decreasing
+    assert not scored.duplicated(["year", "category_id", "destination"]).any()
+
+
+def test_risk_is_the_weighted_mean_of_components(scored):
+    cfg = risk.load_config()
+    w = np.array([cfg["weights"][k] for k in risk.COMPONENTS])
+    expect = 100 * scored[list(risk.COMPONENTS)].to_numpy() @ w / w.sum()
+    np.testing.assert_allclose(scored["risk"], expect)
+
+
+def test_planted_conduits_rank_above_clean_destinations(scored, demo_world):
+    clean = ["FRA", "AUS", "BRA", "ZAF", "MEX", "CHL", "NZL", "EGY", "IND", "SAU", "IDN"]
+    truth = demo_world.truth.routes.query("destination == 'RUS' and planted_share == 1.0")
+    checked = 0
+    for cat, grp in truth.groupby("category_id"):
+        sub = scored[scored["category_id"] == cat].set_index("destination")["risk"]
+        clean_max = sub.reindex(clean).max()
+        for hub in set(grp["hub"]) - {"CHN"}:
+            assert sub[hub] > clean_max, (cat, hub, sub[hub], clean_max)
+            checked += 1
+    assert checked >= 15
+
+
+def test_sanctioned_destination_scores_concern_one(scored):
+    rus = scored[scored["destination"] == "RUS"]
+    assert (rus["concern"] == 1.0).all()
+    assert (scored.loc[scored["destination"] == "FRA", "concern"] == 0.0).all()
+
+
+def test_explanations_name_the_drivers(scored):
+    top = scored.iloc[0]
+    assert top["explanation"].startswith(f"Risk {top['risk']:.0f}/100")
+    assert all(isinstance(e, str) and len(e) > 20 for e in scored["explanation"])
+    rus = scored[scored["destination"] == "RUS"].iloc[0]
+    assert "Russia" in rus["explanation"] or "via hubs" in rus["explanation"]
+
+
+def test_destination_concern_rules():
+    c = pd.DataFrame({
+        "iso3": ["RUS", "AFG", "KGZ", "CHN", "JPN", "SGP", "FRA"],
+        "wassenaar": [1, 0, 0, 0, 1, 0, 1], "nsg": [1, 0, 0, 1, 1, 0, 1],
+        "australia_group": [0, 0, 0, 0, 1, 0, 1], "mtcr": [1, 0, 0, 0, 1, 0, 1],
+        "eaeu": [1, 0, 1, 0, 0, 0, 0], "un_arms_embargo": [0, 1, 0, 0, 0, 0, 0],
+        "sanctioned": ["broad", "", "", "", "", "", ""],
+        "jp_group_a": [0, 0, 0, 0, 0, 0, 1]})
+    s = risk.destination_concern(c)
+    assert s["RUS"] == 1.0
+    assert s["AFG"] == 0.8
+    assert s["KGZ"] == 0.5
+    assert s["CHN"] == pytest.approx(3 * 0.075)
+    assert s["JPN"] == 0.0  # in all four regimes
+    assert s["SGP"] == 0.3  # in none
+    assert s["FRA"] == 0.0  # Group A
+
+
+def test_config_from_user_file_and_errors(tmp_path, demo_world):
+    p = tmp_path / "risk.toml"
+    p.write_text("[weights]\nsurge = 0\nforward_exposure = 5\n")
+    cfg = risk.load_config(p)
+    assert cfg["weights"]["surge"] == 0 and cfg["weights"]["concern"] == 1.5  # merged
+    r = risk.score_risk(demo_world.dataset, year=2023, config=p,
+                        categories=["chpl_tier1"])
+    assert r.attrs["config"] == str(p)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[weights]\nmoon_phase = 1\n")
+    with pytest.raises(ConfigError, match="moon_phase"):
+        risk.load_config(bad)
+    bad.write_text("[weights]\nsurge = -1\n")
+    with pytest.raises(ConfigError, match="non-negative"):
+        risk.load_config(bad)
+    bad.write_text("[weights\n")
+    with pytest.raises(ConfigError, match="TOML"):
+        risk.load_config(bad)
+    with pytest.raises(ConfigError, match="not found"):
+        risk.load_config(tmp_path / "missing.toml")
+
+
+def test_unknown_year(demo_world):
+    with pytest.raises(AnalysisError, match="1999"):
+        risk.score_risk(demo_world.dataset, year=1999)
+
+
+def test_sensitivity_rank_intervals(scored):
+    s = risk.sensitivity(scored, samples=100)
+    inside = (s["rank_low"] <= s["rank"]) & (s["rank"] <= s["rank_high"])
+    assert inside.mean() > 0.9
+    assert (s["rank_low"] <= s["rank_high"]).all()
+    assert (s["risk_low"] <= s["risk_high"]).all()
+    assert s["robust"].dtype == bool
+    # a very concentrated Dirichlet reproduces the base ranking
+    tight = risk.sensitivity(scored, samples=30, concentration=1e6)
+    # (rows with near-identical scores may still swap places)
+    assert ((tight["rank_high"] - tight["rank_low"]) <= 1).mean() >= 0.95
+
+
+def test_sensitivity_by_hand():
+    df = pd.DataFrame({k: [1.0, 0.5, 0.0] for k in risk.COMPONENTS})
+    df["risk"], df["rank"] = [100.0, 50.0, 0.0], [1, 2, 3]
+    s = risk.sensitivity(df, samples=50)
+    assert s[["rank_low", "rank_high"]].values.tolist() == [[1, 1], [2, 2], [3, 3]]
+
+
+def test_reuses_category_flows(demo_world):
+    cf = category_flows(demo_world.dataset, categories=["bearings"])
+    r = risk.score_risk(demo_world.dataset, year=2023, cflows=cf)
+    assert set(r["category_id"]) == {"bearings"}
