@@ -58,7 +58,8 @@ def ensure_demo_store(path: Path, *, seed: int = 0, scale: float = 1.0,
 
 def serve(store_path: Path, *, host: str, port: int, workers: int = 1,
           debug: bool = False) -> int:
-    """Serve the dashboard on ``host:port`` (gunicorn when ``workers > 1``)."""
+    """Serve the dashboard on ``host:port``: gunicorn with ``workers`` processes, or
+    Dash's development server when ``debug`` (or where gunicorn cannot run)."""
     from analytics import store
 
     if not store.is_store(store_path):
@@ -68,21 +69,35 @@ def serve(store_path: Path, *, host: str, port: int, workers: int = 1,
         )
     os.environ["CHOKEPOINT_STORE"] = str(Path(store_path).resolve())
     url = f"http://{host}:{port}"
-    if workers > 1:
-        import shutil
+    if not debug and os.name == "posix" and _has_gunicorn():
         import subprocess
 
-        gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
-        cmd = [gunicorn, "--workers", str(workers), "--bind", f"{host}:{port}",
-               "--preload", "--timeout", "120", "dashboards.wsgi:server"]
-        _info(f"serving {store_path} on {url} with {workers} gunicorn workers")
-        return subprocess.call(cmd)
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        if not Path(gunicorn).exists():
+            import shutil
+
+            gunicorn = shutil.which("gunicorn") or gunicorn
+        cmd = [gunicorn, "--workers", str(max(workers, 1)), "--bind", f"{host}:{port}",
+               "--preload", "--timeout", "120", "--log-level", "warning",
+               "dashboards.wsgi:server"]
+        _info(f"serving {store_path} on {url} with {max(workers, 1)} gunicorn worker(s) "
+              f"(Ctrl+C to stop)")
+        try:
+            return subprocess.call(cmd)
+        except KeyboardInterrupt:
+            return 0
     from dashboards.app import create_app
 
     app = create_app(store_path)
     _info(f"serving {store_path} on {url} (Ctrl+C to stop)")
     app.run(host=host, port=port, debug=debug)
     return 0
+
+
+def _has_gunicorn() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("gunicorn") is not None
 
 
 @_command("demo")
@@ -121,7 +136,7 @@ def _add_serve_options(p: argparse.ArgumentParser, settings: Settings) -> None:
                    help="interface to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=settings.port, help="port (default 8050)")
     p.add_argument("--workers", type=int, default=settings.workers,
-                   help="worker processes; more than 1 runs under gunicorn")
+                   help="gunicorn worker processes (default 1)")
     p.add_argument("--debug", action="store_true", default=settings.debug,
                    help="Dash debug mode (never on a shared host)")
 

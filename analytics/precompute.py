@@ -1,0 +1,71 @@
+"""Pre-aggregation of a store for fast interactive use.
+
+The dashboard never scans HS6 flows at request time: :func:`precompute_store` aggregates
+them to categories once, in DuckDB over the store's Parquet files (so a full BACI year
+of ~11 million rows is not loaded into pandas), and writes the result as the derived
+table ``category_flows``. :func:`store_category_flows` reads it back (computing it when
+missing).
+"""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+import pandas as pd
+
+from analytics import store
+from analytics.network import category_membership
+from analytics.schemas import STR
+
+__all__ = ["precompute_store", "store_category_flows", "category_flows_sql"]
+
+
+def category_flows_sql(path: str | os.PathLike) -> pd.DataFrame:
+    """Category flows of a store computed in DuckDB (HS-version aware, prefixes expanded)."""
+    info = store.store_info(path)
+    ds_ref = store.read_dataset(path, years=[])  # reference tables only, no flows
+    ds_ref = ds_ref.replace(hs_version=info["hs_version"])
+    mem = category_membership(ds_ref)[["category_id", "hs6"]].drop_duplicates()
+    mem = mem.assign(hs6=mem["hs6"].astype(str), category_id=mem["category_id"].astype(str))
+    files = sorted(str(p) for p in (store.snapshot_dir(path) / "flows").rglob("*.parquet"))
+    if not files:
+        return pd.DataFrame(columns=["year", "exporter", "importer", "category_id",
+                                     "value_usd"])
+    con = duckdb.connect()
+    try:
+        con.register("membership", mem)
+        out = con.execute(
+            """
+            SELECT f.year::BIGINT AS year, f.exporter, f.importer, m.category_id,
+                   SUM(f.value_usd) AS value_usd
+            FROM read_parquet(?) AS f
+            JOIN membership AS m
+              ON (length(m.hs6) = 6 AND f.hs6 = m.hs6)
+              OR (length(m.hs6) < 6 AND starts_with(f.hs6, m.hs6))
+            GROUP BY ALL
+            ORDER BY year, category_id, exporter, importer
+            """,
+            [files],
+        ).df()
+    finally:
+        con.close()
+    for col in ("exporter", "importer", "category_id"):
+        out[col] = out[col].astype(STR)
+    out["year"] = out["year"].astype("int64")
+    return out[["year", "exporter", "importer", "category_id", "value_usd"]]
+
+
+def precompute_store(path: str | os.PathLike) -> list[str]:
+    """Write the derived tables the dashboard reads; returns their names."""
+    cf = category_flows_sql(path)
+    store.write_derived(path, "category_flows", cf)
+    return ["category_flows"]
+
+
+def store_category_flows(path: str | os.PathLike) -> pd.DataFrame:
+    """The store's category flows (the derived table, computed when missing)."""
+    cf = store.read_derived(path, "category_flows")
+    if cf is None:
+        cf = category_flows_sql(path)
+    return cf

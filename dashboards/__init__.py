@@ -1,0 +1,1 @@
+"""The analyst dashboard (Dash Pages) on top of the :mod:`analytics` library."""

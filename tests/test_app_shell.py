@@ -1,0 +1,43 @@
+"""The dashboard shell: factory, CLI wiring, and a real headless browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics.dataset import SYNTHETIC_LABEL
+
+
+def test_create_app_serves_layout(demo_store):
+    from dashboards.app import create_app
+
+    app = create_app(demo_store)
+    client = app.server.test_client()
+    resp = client.get("/")
+    assert resp.status_code == 200
+    layout = client.get("/_dash-layout")
+    assert layout.status_code == 200
+    body = layout.get_data(as_text=True)
+    assert SYNTHETIC_LABEL.upper() in body
+    assert "Demo world" in body
+
+
+def test_create_app_refuses_missing_store(tmp_path):
+    from analytics.errors import StoreNotFound
+    from dashboards.app import create_app
+
+    with pytest.raises(StoreNotFound):
+        create_app(tmp_path / "nothing")
+
+
+def test_browser_loads_shell_without_console_errors(dash_duo, demo_store, artifacts_dir):
+    from dashboards.app import create_app
+
+    app = create_app(demo_store)
+    dash_duo.start_server(app)
+    dash_duo.wait_for_contains_text("#synthetic-badge", SYNTHETIC_LABEL.upper(), timeout=20)
+    dash_duo.wait_for_element("#dataset-name", timeout=10)
+    assert "Demo world" in dash_duo.find_element("#dataset-name").text
+    dash_duo.wait_for_contains_text("#home-dataset", "HS2017", timeout=20)
+    dash_duo.wait_for_element("#home-flows-summary", timeout=10)
+    dash_duo.driver.save_screenshot(str(artifacts_dir / "shell.png"))
+    assert dash_duo.get_logs() == []
