@@ -322,7 +322,8 @@ def score_risk(
     event_year : int, optional
         First post-event year for the surge component (default: from the events table).
     categories : iterable, optional
-        Restrict to these categories.
+        Restrict to these categories (default: the outbound, i.e. controlled, categories;
+        every category when the dataset has no outbound one).
     production : str or Series
         Tracing assumption (see :mod:`analytics.tracing`).
     concern : list, optional
@@ -345,6 +346,14 @@ def score_risk(
     True
     """
     cfg = config if isinstance(config, Mapping) else load_config(config)
+    if categories is None:
+        # the score is about outbound controls: inbound (dependence) categories are left out
+        # unless asked for, or unless the dataset has no outbound category at all
+        cats = dataset.categories
+        outbound = list(cats.loc[cats["direction"] == "outbound", "category_id"])
+        if cflows is not None:
+            outbound = [c for c in outbound if c in set(cflows["category_id"])]
+        categories = outbound or None
     if cflows is None:
         cflows = category_flows(dataset, categories=categories)
     if year is None:

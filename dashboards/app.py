@@ -17,12 +17,14 @@ from dash import Dash, dcc, html
 
 from analytics.dataset import SYNTHETIC_LABEL
 from dashboards import data
+from dashboards.charts import register_download_route
 
 __all__ = ["create_app", "PAGE_MODULES"]
 
 #: page modules, in navigation order
 PAGE_MODULES = (
     "dashboards.pages.home",
+    "dashboards.pages.methodology",
 )
 
 
@@ -61,13 +63,17 @@ def _header() -> html.Header:
     ], className="app-header")
 
 
-def create_app(store: str | Path, *, title: str = "chokepoint-analytics") -> Dash:
+def create_app(store: str | Path, *, title: str = "chokepoint-analytics",
+               warm: bool = True) -> Dash:
     """Create the dashboard for the store at ``store``.
 
     Parameters
     ----------
     store : path
         A store written by :mod:`analytics.store` (``chokepoint demo`` builds one).
+    warm : bool
+        Compute the default views at start-up (shared by gunicorn workers with
+        ``--preload``), so the first visitor does not wait.
 
     Returns
     -------
@@ -84,6 +90,9 @@ def create_app(store: str | Path, *, title: str = "chokepoint-analytics") -> Das
         assets_folder=str(Path(__file__).with_name("assets")),
     )
     _load_pages()
+    register_download_route(app.server)
+    if warm:
+        data.warm()
     app.layout = lambda: html.Div([
         _header(),
         html.Main(dash.page_container, className="page"),

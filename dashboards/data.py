@@ -15,7 +15,9 @@ import pandas as pd
 from analytics import store
 from analytics.dataset import Dataset
 
-__all__ = ["configure", "store_path", "dataset", "snapshot", "flows_summary", "memoize"]
+__all__ = ["configure", "store_path", "dataset", "snapshot", "flows_summary", "memoize",
+           "cflows", "years", "default_year", "category_options", "coalition_options",
+           "country_options", "risk_config", "risk_scores", "risk_sensitivity", "warm"]
 
 _STATE: dict[str, Path | None] = {"store": None}
 
@@ -98,3 +100,76 @@ def flows_summary() -> pd.DataFrame:
     ).reset_index()
     out["value_bn"] = out["value_bn"].round(2)
     return out
+
+
+# ------------------------------------------------------------------ shared analytics
+@memoize(maxsize=1)
+def cflows() -> pd.DataFrame:
+    """Category flows (the store's pre-aggregated derived table)."""
+    from analytics.precompute import store_category_flows
+
+    return _freeze(store_category_flows(store_path()))
+
+
+def years() -> list[int]:
+    return sorted(int(y) for y in cflows()["year"].unique())
+
+
+def default_year() -> int:
+    return years()[-1]
+
+
+def category_options(lang: str = "en") -> list[dict]:
+    from analytics.i18n import category_name
+
+    cats = dataset().categories
+    present = set(cflows()["category_id"].unique())
+    return [{"label": category_name(c, cats, lang), "value": c}
+            for c in cats["category_id"] if c in present]
+
+
+def coalition_options() -> list[dict]:
+    from analytics.reference import COALITION_PRESETS
+
+    return [{"label": lab, "value": key} for key, lab in COALITION_PRESETS.items()]
+
+
+def country_options(codes=None, lang: str = "en") -> list[dict]:
+    from analytics.i18n import country_name
+
+    if codes is None:
+        f = cflows()
+        codes = sorted(set(f["exporter"]) | set(f["importer"]))
+    return [{"label": f"{country_name(c, lang)} ({c})", "value": c} for c in codes]
+
+
+@memoize(maxsize=1)
+def risk_config() -> dict:
+    from analytics.config import Settings
+    from analytics.risk import load_config
+
+    return load_config(Settings.from_env().risk_config)
+
+
+@memoize(maxsize=64)
+def risk_scores(year: int, coalition: str) -> pd.DataFrame:
+    """Risk scores of every category x destination (memoized per year and coalition)."""
+    from analytics.risk import score_risk
+
+    members = coalition.split(",") if "," in coalition else coalition
+    return _freeze(score_risk(dataset(), year=int(year), coalition=members, cflows=cflows(),
+                              config=risk_config()))
+
+
+@memoize(maxsize=64)
+def risk_sensitivity(year: int, coalition: str) -> pd.DataFrame:
+    from analytics.risk import sensitivity
+
+    return _freeze(sensitivity(risk_scores(year, coalition), config=risk_config()))
+
+
+def warm(coalition: str = "group_a") -> None:
+    """Compute the default views once (before gunicorn forks its workers)."""
+    y = default_year()
+    risk_scores(y, coalition)
+    risk_sensitivity(y, coalition)

@@ -37,6 +37,8 @@ def test_browser_loads_shell_without_console_errors(dash_duo, demo_store, artifa
     dash_duo.wait_for_contains_text("#synthetic-badge", SYNTHETIC_LABEL.upper(), timeout=20)
     dash_duo.wait_for_element("#dataset-name", timeout=10)
     assert "Demo world" in dash_duo.find_element("#dataset-name").text
+    dash_duo.wait_for_element("#overview-matrix .heatmap, #overview-matrix .hm", timeout=30)
+    dash_duo.driver.get(dash_duo.server_url + "/methodology")
     dash_duo.wait_for_contains_text("#home-dataset", "HS2017", timeout=20)
     dash_duo.wait_for_element("#home-flows-summary", timeout=10)
     dash_duo.driver.save_screenshot(str(artifacts_dir / "shell.png"))

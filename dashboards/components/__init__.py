@@ -1,0 +1,180 @@
+"""Reusable dashboard pieces: controls, AG Grid tables, download links, URL state.
+
+Pages keep every selection in the URL: :func:`url_state` registers a callback that writes
+the page's control values into its query string (a history entry per change, so a copied
+link reopens the same view and the browser's back button works); ``layout(**query)``
+reads them back.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dash_ag_grid as dag
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+
+from analytics.briefing import FORMATS
+
+__all__ = ["control", "dropdown", "grid", "grid_records", "grid_export_button",
+           "register_grid_export", "download_links", "register_url_state", "url_location",
+           "query_value", "encode_query", "kpi", "card", "graph"]
+
+
+def control(label_text: str, component, *, width: int | None = None) -> html.Div:
+    style = {"minWidth": f"{width}px"} if width else None
+    return html.Div([html.Label(label_text), component], className="control", style=style)
+
+
+def dropdown(id_: str, options: Sequence[Mapping[str, Any]] | Sequence[str], value,
+             *, multi: bool = False, clearable: bool = False) -> dcc.Dropdown:
+    opts = [o if isinstance(o, Mapping) else {"label": str(o), "value": o} for o in options]
+    return dcc.Dropdown(id=id_, options=opts, value=value, multi=multi, clearable=clearable)
+
+
+def _col_def(name: str, frame: pd.DataFrame) -> dict:
+    d: dict[str, Any] = {"field": name, "headerName": name.replace("_", " ")}
+    dtype = frame[name].dtype
+    if pd.api.types.is_float_dtype(dtype):
+        d["type"] = "numericColumn"
+        d["valueFormatter"] = {"function": "d3.format(',.3~f')(params.value)"}
+        d["filter"] = "agNumberColumnFilter"
+    elif pd.api.types.is_integer_dtype(dtype):
+        d["type"] = "numericColumn"
+        d["filter"] = "agNumberColumnFilter"
+    else:
+        d["filter"] = "agTextColumnFilter"
+    return d
+
+
+def grid(id_: str, frame: pd.DataFrame | None = None, *, columns: Sequence[str] | None = None,
+         height: int = 380, page_size: int = 20, file_name: str = "table.csv",
+         wide: Sequence[str] = ("explanation",), link_columns: Mapping[str, str] | None = None
+         ) -> dag.AgGrid:
+    """An AG Grid table with sorting, filtering, pagination and CSV export."""
+    frame = frame if frame is not None else pd.DataFrame()
+    cols = list(columns) if columns is not None else list(frame.columns)
+    defs = [_col_def(c, frame) for c in cols if c in frame.columns] if len(frame.columns) \
+        else [{"field": c} for c in cols]
+    for d in defs:
+        if d["field"] in wide:
+            d.update(minWidth=420, wrapText=True, autoHeight=True, flex=2)
+        if link_columns and d["field"] in link_columns:
+            d["cellRenderer"] = "markdown"
+    return dag.AgGrid(
+        id=id_,
+        rowData=grid_records(frame, cols),
+        columnDefs=defs,
+        defaultColDef={"sortable": True, "filter": True, "resizable": True, "flex": 1,
+                       "minWidth": 90},
+        dashGridOptions={"pagination": True, "paginationPageSize": page_size,
+                         "animateRows": False,
+                         "rowSelection": {"mode": "singleRow", "enableClickSelection": True}},
+        csvExportParams={"fileName": file_name},
+        columnSize="responsiveSizeToFit",
+        style={"height": f"{height}px", "width": "100%"},
+        className="ag-theme-alpine",
+    )
+
+
+def grid_records(frame: pd.DataFrame, cols: Sequence[str] | None = None) -> list[dict]:
+    if frame is None or frame.empty:
+        return []
+    sub = frame[[c for c in (cols or frame.columns) if c in frame.columns]]
+    return sub.astype(object).where(sub.notna(), None).to_dict("records")
+
+
+def register_grid_export(grid_id: str) -> None:
+    """Register (at import time) the callback behind :func:`grid_export_button`."""
+
+    @callback(Output(grid_id, "exportDataAsCsv"), Input(f"{grid_id}-csv", "n_clicks"),
+              prevent_initial_call=True)
+    def _export(n):  # pragma: no cover - exercised in the browser
+        return True
+
+
+def grid_export_button(grid_id: str, text: str = "Export CSV") -> html.Button:
+    """A button exporting the grid (as filtered and sorted) to CSV in the browser."""
+    return html.Button(text, id=f"{grid_id}-csv", className="btn-small")
+
+
+def encode_query(params: Mapping[str, Any]) -> str:
+    """``?a=1&b=x`` from a mapping (lists become comma-separated; None dropped)."""
+    clean = {}
+    for k, v in params.items():
+        if v is None or v == "" or v == []:
+            continue
+        clean[k] = ",".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
+    return "?" + urllib.parse.urlencode(clean) if clean else ""
+
+
+def query_value(query: Mapping[str, Any], key: str, default, *, options=None, cast=None,
+                multi: bool = False):
+    """A control's value from the URL query, validated against ``options``."""
+    raw = query.get(key)
+    if raw is None or raw == "":
+        return default
+    vals = [v for v in str(raw).split(",") if v != ""] if multi else [raw]
+    if cast is not None:
+        try:
+            vals = [cast(v) for v in vals]
+        except (TypeError, ValueError):
+            return default
+    if options is not None:
+        allowed = {o["value"] if isinstance(o, Mapping) else o for o in options}
+        vals = [v for v in vals if v in allowed]
+        if not vals:
+            return default
+    return vals if multi else vals[0]
+
+
+def register_url_state(page: str, controls: Mapping[str, str]) -> str:
+    """Register (at import time) the callback writing a page's controls into its URL.
+
+    ``controls`` maps query keys to component ids (their ``value`` property). Returns the
+    id of the page's Location; put :func:`url_location` in the layout.
+    """
+    loc_id = f"{page}-url"
+    keys = list(controls)
+
+    @callback(Output(loc_id, "search"), [Input(cid, "value") for cid in controls.values()],
+              prevent_initial_call=True)
+    def _sync(*values):
+        return encode_query(dict(zip(keys, values, strict=True)))
+
+    return loc_id
+
+
+def url_location(page: str) -> dcc.Location:
+    """The page's Location (``refresh=False``: updating it pushes a history entry)."""
+    return dcc.Location(id=f"{page}-url", refresh=False)
+
+
+def download_links(chart_id: str, params: Mapping[str, Any], *, lang: str = "en") -> html.Div:
+    """Links to the briefing-template exports of a chart (PNG, SVG, PDF)."""
+    q = encode_query({**params, "lang": lang} if lang != "en" else params)
+    return html.Div(
+        [html.Span("Download:", className="muted")]
+        + [html.A(fmt.upper(), href=f"/download/{chart_id}.{fmt}{q}", target="_blank",
+                  className="dl-link", id=f"{chart_id}-dl-{fmt}") for fmt in FORMATS],
+        className="download-bar")
+
+
+def kpi(value: str, label_text: str, id_: str | None = None) -> html.Div:
+    return html.Div([html.Div(value, className="value", id=id_ or ""),
+                     html.Div(label_text, className="label")], className="kpi")
+
+
+def card(*children, title: str | None = None, id_: str | None = None) -> html.Div:
+    head = [html.H3(title)] if title else []
+    kw = {"id": id_} if id_ else {}
+    return html.Div(head + list(children), className="card", **kw)
+
+
+def graph(id_: str, figure=None, height: int | None = None) -> dcc.Loading:
+    kw = {"style": {"height": f"{height}px"}} if height else {}
+    return dcc.Loading(dcc.Graph(id=id_, figure=figure if figure is not None else {},
+                                 config={"displaylogo": False, "responsive": True}, **kw),
+                       type="dot")

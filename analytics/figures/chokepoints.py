@@ -1,0 +1,3 @@
+"""Figure builders (chokepoints)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Figure builders (diversion)."""
+
+__all__: list[str] = []

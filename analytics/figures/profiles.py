@@ -1,0 +1,3 @@
+"""Figure builders (profiles)."""
+
+__all__: list[str] = []
