@@ -24,6 +24,11 @@ __all__ = ["create_app", "PAGE_MODULES"]
 #: page modules, in navigation order
 PAGE_MODULES = (
     "dashboards.pages.home",
+    "dashboards.pages.chokepoints",
+    "dashboards.pages.diversion",
+    "dashboards.pages.scenario",
+    "dashboards.pages.country",
+    "dashboards.pages.category",
     "dashboards.pages.methodology",
 )
 
