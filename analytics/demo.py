@@ -512,6 +512,7 @@ def make_demo_world(seed: int = 0, scale: float = 1.0) -> DemoWorld:
         flows, cat_products, planted_codes, magnitudes, truth_extra, sanction_mask, iso)
     chokepoints = _chokepoint_truth(production, cat_products)
     suppliers, firm_truth = _suppliers(rng)
+    entities = _entities()
     chokepoints = pd.concat([chokepoints, firm_truth], ignore_index=True)
 
     demo_categories = categories[categories["category_id"].isin(demo_cats)].reset_index(
@@ -528,6 +529,7 @@ def make_demo_world(seed: int = 0, scale: float = 1.0) -> DemoWorld:
         events=events,
         hs_concordance=concordance,
         suppliers=suppliers,
+        entities=entities,
         hs_version="HS2017",
         name=f"Demo world (seed {seed}, scale {scale:g})",
         synthetic=True,
@@ -537,6 +539,8 @@ def make_demo_world(seed: int = 0, scale: float = 1.0) -> DemoWorld:
                       "unit": "USD"},
             "suppliers": {"source": "analytics.demo", "version": f"seed={seed}",
                           "licence": "generated; fictional firms", "label": SYNTHETIC_LABEL},
+            "entities": {"source": "analytics.demo", "version": "fixed",
+                         "licence": "generated; fictional entities", "label": SYNTHETIC_LABEL},
             "countries": prov_ref, "categories": prov_ref, "category_hs": prov_ref,
             "events": prov_ref, "hs_concordance": prov_ref,
         },
@@ -601,6 +605,31 @@ def _chokepoint_truth(production: pd.DataFrame, cat_products: pd.DataFrame) -> p
         "item": pd.array([None] * len(top), dtype=STR),
     })
     return out.reset_index(drop=True)
+
+
+# Fictional listed entities per country (counts shaped like the METI End User List and
+# the Russia-related specified-entity lists: many in Iran and Russia, some in the hubs)
+_ENTITY_COUNTS = {"RUS": 60, "IRN": 40, "CHN": 25, "BLR": 10, "HKG": 12, "ARE": 8,
+                  "TUR": 6, "KAZ": 3, "KGZ": 3, "ARM": 2, "UZB": 2, "IND": 1, "MYS": 1}
+_CONCERNS = ("export prohibition (Russia-related)", "nuclear, missile", "missile",
+             "conventional weapons", "chemical, biological")
+
+
+def _entities() -> pd.DataFrame:
+    from analytics.schemas import Entities
+
+    recs = []
+    for country, n in _ENTITY_COUNTS.items():
+        for k in range(n):
+            concern = _CONCERNS[0] if country in ("RUS", "BLR") or k % 3 == 0 else \
+                _CONCERNS[1 + k % (len(_CONCERNS) - 1)]
+            lst = ("Demo specified entities" if concern == _CONCERNS[0]
+                   else "Demo end-user list")
+            recs.append((f"Demo {country} Trading {k + 1:03d} LLC", None, country, concern,
+                         lst, "analytics.demo (fictional)"))
+    frame = pd.DataFrame(recs, columns=["name", "aliases", "country", "concern",
+                                        "list_name", "source"])
+    return validate(frame, Entities, source="demo entities")
 
 
 # Firm-level supplier items: (item_id, item_name, [(country, share), ...], firms per country)
