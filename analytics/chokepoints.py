@@ -211,6 +211,7 @@ def centrality(
     weight: str = "value_usd",
     distance: str = "inverse",
     alpha: float = 0.85,
+    model: tracing.TracingModel | None = None,
 ) -> pd.DataFrame:
     """Weighted centralities of one layer, plus the traced transit score.
 
@@ -246,7 +247,8 @@ def centrality(
     except nx.PowerIterationFailedConvergence:  # pragma: no cover - pathological graphs
         warnings.warn("PageRank did not converge; returned NaN", stacklevel=2)
         pr = dict.fromkeys(g, np.nan)
-    model = tracing.build_model(layer_flows, production, value=weight)
+    if model is None:
+        model = tracing.build_model(layer_flows, production, value=weight)
     transit = tracing.transit_through(model)
     out = pd.DataFrame({
         "out_strength": pd.Series(dict(g.out_degree(weight=weight))),
@@ -328,6 +330,7 @@ def single_points_of_failure(
     candidates: Sequence[str] | None = None,
     production: str | pd.Series = "net_exports",
     top: int = 5,
+    model: tracing.TracingModel | None = None,
 ) -> pd.DataFrame:
     """Rank, for each destination, the single suppliers whose loss hurts it most.
 
@@ -342,7 +345,8 @@ def single_points_of_failure(
     >>> spof[["origin", "rank"]].to_dict("records")[0]
     {'origin': 'A', 'rank': 1}
     """
-    model = tracing.build_model(layer_flows, production)
+    if model is None:
+        model = tracing.build_model(layer_flows, production)
     nodes = list(model.nodes)
     if candidates is None:
         candidates = [n for n, p in zip(nodes, model.production, strict=True) if p > 0]
@@ -427,7 +431,21 @@ def coalition_leverage(
     return out
 
 
-_flow_func = nx.algorithms.flow.edmonds_karp
+def _max_flow(G: nx.DiGraph, s, t) -> tuple[float, set, dict]:
+    """Max-flow value, the source side of a minimum cut, and the flow on each edge, from
+    one Edmonds-Karp run (its residual network gives all three)."""
+    R = nx.algorithms.flow.edmonds_karp(G, s, t)
+    value = float(R.graph["flow_value"])
+    reach, stack = {s}, [s]
+    while stack:
+        u = stack.pop()
+        for v, attr in R[u].items():
+            if attr["flow"] < attr["capacity"] and v not in reach:
+                reach.add(v)
+                stack.append(v)
+    flow = {u: {v: attr["flow"] for v, attr in R[u].items()
+                if attr["flow"] > 0 and G.has_edge(u, v)} for u in G}
+    return value, reach, flow
 
 
 class EnforcementCut:
@@ -510,8 +528,7 @@ def enforcement_cut(
         empty_n = pd.DataFrame(columns=["node", "throughput"])
         return EnforcementCut(0.0, empty_e, empty_n, 0.0, {})
     G.add_edge(destination, snk)
-    value, (reach, _) = nx.minimum_cut(G, src, snk, flow_func=_flow_func)
-    flow_value, flow = nx.maximum_flow(G, src, snk, flow_func=_flow_func)
+    value, reach, flow = _max_flow(G, src, snk)
     cut_edges = [(u, v, G[u][v]["capacity"]) for u in reach for v in G[u]
                  if v not in reach and "capacity" in G[u][v] and v != snk]
     edges = pd.DataFrame(cut_edges, columns=["exporter", "importer", "capacity"])
@@ -542,7 +559,7 @@ def enforcement_cut(
             H.add_edge(node_out(u), node_in(v), capacity=d["capacity"])
         else:
             H.add_edge(node_out(u), node_in(v))  # routes are not cut in the node problem
-    node_value, (reach_n, _) = nx.minimum_cut(H, src, snk, flow_func=_flow_func)
+    node_value, reach_n, _ = _max_flow(H, src, snk)
     hubs = sorted({n for n in through if (n, "in") in reach_n and (n, "out") not in reach_n})
     nodes_df = pd.DataFrame({"node": hubs, "throughput": [through[h] for h in hubs]})
     nodes_df = nodes_df.sort_values("throughput", ascending=False).reset_index(drop=True)

@@ -134,12 +134,14 @@ def _as_layer(flows: pd.DataFrame, exporter: str, importer: str, value: str) -> 
             f"flows lack column(s) {missing}; pass exporter=, importer=, value= to name them"
         )
     f = flows[[exporter, importer, value]]
-    if (f[value] < 0).any():
-        bad = f[f[value] < 0].iloc[0]
+    vals = f[value].to_numpy(dtype=float)
+    if (vals < 0).any():
+        bad = f[vals < 0].iloc[0]
         raise AnalysisError(f"negative flow value {bad[value]!r} from {bad[exporter]} to "
                             f"{bad[importer]}: flows must be non-negative")
-    f = f[(f[value] > 0) & (f[exporter] != f[importer])]
-    return f.groupby([exporter, importer], as_index=False, sort=False)[value].sum()
+    keep = (vals > 0) & (f[exporter].to_numpy() != f[importer].to_numpy())
+    # duplicates (same exporter and importer) are summed when the sparse matrix is built
+    return f[keep]
 
 
 def build_model(
@@ -160,18 +162,24 @@ def build_model(
         Unknown strategy, negative values, re-export shares outside [0, 1].
     """
     layer = _as_layer(flows, exporter, importer, value)
-    labels = pd.Index(pd.unique(pd.concat([layer[exporter], layer[importer]])))
+    codes, labels = pd.factorize(
+        np.concatenate([layer[exporter].to_numpy(dtype=object),
+                        layer[importer].to_numpy(dtype=object)]), sort=False)
+    labels = pd.Index(labels)
+    extra = []
     if nodes is not None:
-        labels = labels.append(pd.Index([n for n in nodes if n not in set(labels)]))
+        extra += [n for n in nodes if n not in set(labels)]
     if isinstance(production, pd.Series):
-        labels = labels.append(pd.Index([c for c in production.index
-                                         if c not in set(labels)]))
+        extra += [c for c in production.index if c not in set(labels) and c not in extra]
+    if extra:
+        labels = labels.append(pd.Index(extra))
     n = len(labels)
     pos = pd.Series(np.arange(n), index=labels)
-    r = pos.reindex(layer[exporter]).to_numpy()
-    c = pos.reindex(layer[importer]).to_numpy()
+    m = len(layer)
+    r, c = codes[:m], codes[m:]
     v = layer[value].to_numpy(dtype=float)
-    X = sp.csr_matrix((v, (r, c)), shape=(n, n))
+    X = sp.csr_matrix((v, (r, c)), shape=(n, n))  # duplicate pairs are summed
+    X.sum_duplicates()
     O = np.asarray(X.sum(axis=1)).ravel()
     I = np.asarray(X.sum(axis=0)).ravel()
 
