@@ -9,7 +9,6 @@ process for the life of the program.
 
 from __future__ import annotations
 
-import copy
 import datetime as _dt
 import threading
 from dataclasses import dataclass
@@ -54,7 +53,7 @@ def briefing_figure(fig: go.Figure, meta: BriefingMeta, *, width: int = WIDTH,
     >>> [a.text for a in f.layout.annotations][:2]
     ['Source: demo', '2026-01-01']
     """
-    out = go.Figure(copy.deepcopy(fig.to_dict()))
+    out = go.Figure(fig)  # a copy; keeps typed arrays as arrays
     date = meta.date or _dt.date.today().isoformat()
     head = f"<b>{meta.title}</b>"
     if meta.subtitle:
@@ -116,9 +115,12 @@ def _margins(fig: go.Figure) -> tuple[int, int, int]:
         orient = getattr(tr, "orientation", None)
         ys = getattr(tr, "y", None)
         xs = getattr(tr, "x", None)
-        if ys is not None and len(ys) and isinstance(ys[0], str) and not lay.yaxis.ticktext:
+        # plotly stores numeric arrays as {"dtype", "bdata"}: only text arrays are labels
+        if isinstance(ys, list | tuple) and ys and isinstance(ys[0], str) \
+                and not lay.yaxis.ticktext:
             ylabels += list(ys)
-        if xs is not None and len(xs) and isinstance(xs[0], str) and not lay.xaxis.ticktext:
+        if isinstance(xs, list | tuple) and xs and isinstance(xs[0], str) \
+                and not lay.xaxis.ticktext:
             xlabels += list(xs)
         if getattr(tr, "showscale", None) is not False and tr.type in ("heatmap", "choropleth"):
             has_scale = True

@@ -27,6 +27,8 @@ Standard errors are clustered by exporter-importer pair. Estimated with ``pyfixe
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import warnings
 from collections.abc import Iterable, Sequence
 
@@ -119,6 +121,21 @@ def prepost_growth(
         drop=True)
 
 
+@contextlib.contextmanager
+def _quiet_root_logger():
+    """Keep the root logger's level and handlers as they were (a library must not change
+    the application's logging)."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        for h in list(root.handlers):
+            if h not in handlers:
+                root.removeHandler(h)
+
+
 def _controls(dataset: Dataset, hubs, members) -> list[str]:
     c = dataset.countries
     concern = set(concern_destinations(c))
@@ -182,7 +199,8 @@ def diff_in_diff(
     AnalysisError
         Too few observations, no years on one side of the event.
     """
-    import pyfixest as pf
+    with _quiet_root_logger():  # pyfixest configures the root logger at import
+        import pyfixest as pf
 
     members = set(resolve_coalition(coalition, dataset.countries))
     t0 = year if year is not None else event_year(dataset, event, destination=destination)[0]
@@ -227,7 +245,7 @@ def diff_in_diff(
         for col in ("exporter", "importer", "hs6"):
             sample[col] = sample[col].astype(str)
         fml = f"log_value ~ {' + '.join(names)} | {fe}"
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _quiet_root_logger():
             warnings.simplefilter("ignore")
             model = pf.feols(fml, data=sample, vcov={"CRV1": "pair"})
         tidy = model.tidy(alpha=alpha)

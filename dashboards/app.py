@@ -98,6 +98,10 @@ def create_app(store: str | Path, *, title: str = "chokepoint-analytics",
     register_download_route(app.server)
     if warm:
         data.warm()
+        for name in PAGE_MODULES:  # pages with slow first views compute them now
+            fn = getattr(sys.modules[name], "warm", None)
+            if fn is not None:
+                fn()
     app.layout = lambda: html.Div([
         _header(),
         html.Main(dash.page_container, className="page"),

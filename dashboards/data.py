@@ -134,12 +134,17 @@ def coalition_options() -> list[dict]:
     return [{"label": lab, "value": key} for key, lab in COALITION_PRESETS.items()]
 
 
+@memoize(maxsize=1)
+def _flow_countries() -> tuple[str, ...]:
+    f = cflows()
+    return tuple(sorted(pd.unique(pd.concat([f["exporter"], f["importer"]]))))
+
+
 def country_options(codes=None, lang: str = "en") -> list[dict]:
     from analytics.i18n import country_name
 
     if codes is None:
-        f = cflows()
-        codes = sorted(set(f["exporter"]) | set(f["importer"]))
+        codes = _flow_countries()
     return [{"label": f"{country_name(c, lang)} ({c})", "value": c} for c in codes]
 
 

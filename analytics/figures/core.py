@@ -37,7 +37,10 @@ ROUTE_COLORS = {"direct": "#4f6d7a", "via coalition": "#8cb369", "via hub": "#bc
 TEMPLATE = "chokepoint"
 
 _FONT_EN = "Noto Sans, Helvetica Neue, Arial, sans-serif"
-_FONT_JA = "Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, Yu Gothic, sans-serif"
+# Latin fonts first: Chromium embeds CJK fonts as Type 3 in PDFs, which keeps digits and
+# Latin text out of text extraction when they come from the CJK font
+_FONT_JA = ("Arial, Liberation Sans, Noto Sans CJK JP, Noto Sans JP, Hiragino Sans, "
+            "Yu Gothic, sans-serif")
 
 
 def font_family(lang: str = "en") -> str:

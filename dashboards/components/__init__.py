@@ -9,18 +9,19 @@ reads them back.
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import dash_ag_grid as dag
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from analytics.briefing import FORMATS
 
 __all__ = ["control", "dropdown", "grid", "grid_records", "grid_export_button",
            "register_grid_export", "download_links", "register_url_state", "url_location",
-           "query_value", "encode_query", "kpi", "card", "graph"]
+           "register_url_restore", "parse_search", "query_value", "encode_query", "kpi",
+           "card", "graph"]
 
 
 def control(label_text: str, component, *, width: int | None = None) -> html.Div:
@@ -71,7 +72,8 @@ def grid(id_: str, frame: pd.DataFrame | None = None, *, columns: Sequence[str] 
                        "minWidth": 90},
         dashGridOptions={"pagination": True, "paginationPageSize": page_size,
                          "animateRows": False,
-                         "rowSelection": {"mode": "singleRow", "enableClickSelection": True}},
+                         "rowSelection": {"mode": "singleRow", "enableClickSelection": True,
+                                          "checkboxes": False}},
         csvExportParams={"fileName": file_name},
         columnSize="responsiveSizeToFit",
         style={"height": f"{height}px", "width": "100%"},
@@ -145,6 +147,32 @@ def register_url_state(page: str, controls: Mapping[str, str]) -> str:
         return encode_query(dict(zip(keys, values, strict=True)))
 
     return loc_id
+
+
+def parse_search(search: str | None) -> dict[str, str]:
+    """The query string of a URL as a dict (single values as strings)."""
+    if not search:
+        return {}
+    parsed = urllib.parse.parse_qs(search.lstrip("?"), keep_blank_values=False)
+    return {k: v[-1] for k, v in parsed.items()}
+
+
+def register_url_restore(page: str, controls: Mapping[str, str],
+                         render: Callable[[dict], Any]) -> None:
+    """Register (at import time) browser back/forward support for a page.
+
+    The page's layout wraps its content in ``html.Div(render(query), id=f"{page}-body")``.
+    When the page's URL changes without the controls having changed (back/forward), the
+    body is rendered again from the URL's query.
+    """
+    keys = list(controls)
+
+    @callback(Output(f"{page}-body", "children"), Input(f"{page}-url", "search"),
+              [State(cid, "value") for cid in controls.values()], prevent_initial_call=True)
+    def _restore(search, *values):
+        if (search or "") == encode_query(dict(zip(keys, values, strict=True))):
+            return no_update  # the URL followed the controls: nothing to restore
+        return render(parse_search(search))
 
 
 def url_location(page: str) -> dcc.Location:

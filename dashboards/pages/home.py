@@ -26,6 +26,7 @@ from dashboards.components import (
     kpi,
     query_value,
     register_grid_export,
+    register_url_restore,
     register_url_state,
     url_location,
 )
@@ -34,8 +35,9 @@ PAGE = "overview"
 TABLE_COLUMNS = ["rank", "category_id", "destination", "risk", "rank_low", "rank_high",
                  *COMPONENTS, "explanation"]
 
-register_url_state(PAGE, {"year": "overview-year", "coalition": "overview-coalition",
-                          "categories": "overview-categories", "top": "overview-top"})
+CONTROLS = {"year": "overview-year", "coalition": "overview-coalition",
+            "categories": "overview-categories", "top": "overview-top"}
+register_url_state(PAGE, CONTROLS)
 register_grid_export("overview-table")
 
 
@@ -87,6 +89,10 @@ def risk_components_chart(params: dict):
 
 
 def layout(**query):
+    return html.Div([url_location(PAGE), html.Div(_body(query), id="overview-body")])
+
+
+def _body(query: dict):
     years = data.years()
     year = query_value(query, "year", data.default_year(), options=years, cast=int)
     coal_opts = data.coalition_options()
@@ -95,7 +101,6 @@ def layout(**query):
     cats = query_value(query, "categories", [], options=cat_opts, multi=True)
     top = query_value(query, "top", 25, cast=int)
     return html.Div([
-        url_location(PAGE),
         dcc.Location(id="overview-nav", refresh="callback-nav"),
         html.H2("Risk overview"),
         html.P("Risk of diversion or misuse of each controlled technology category, by "
@@ -126,6 +131,9 @@ def layout(**query):
         card(html.Div(id="overview-components-dl"), graph("overview-components"),
              title="What drives the selected score"),
     ])
+
+
+register_url_restore(PAGE, CONTROLS, _body)
 
 
 @callback(
@@ -174,7 +182,8 @@ def update_overview(year, coalition, cats, top):
 def drill_down(click, year, coalition):
     if not click or not click.get("points"):
         return no_update
-    cat, dest = click["points"][0]["customdata"]
+    point = click["points"][0]
+    cat, dest = point.get("customdata") or (point["y"], point["x"])
     return "/diversion" + encode_query({"destination": dest, "category": cat,
                                         "coalition": coalition, "year": year})
 
