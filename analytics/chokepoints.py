@@ -17,7 +17,7 @@ Concentration of suppliers :math:`i` with shares :math:`s_i` in a group:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 import networkx as nx
 import numpy as np

@@ -322,7 +322,6 @@ def make_demo_world(seed: int = 0, scale: float = 1.0) -> DemoWorld:
     aff = _affinity(groups, iso)
     years = np.array(DEMO_YEARS)
     growth = np.array([_GROWTH[y] for y in DEMO_YEARS])
-    post = years >= EVENT_YEAR
     sanction_mask = np.array([c in SANCTIONING for c in iso])
 
     countries = reference.countries()
