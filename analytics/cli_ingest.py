@@ -1,0 +1,153 @@
+"""``chokepoint ingest baci|comtrade`` and ``chokepoint fetch baci``.
+
+Imported by :func:`analytics.cli._load_extensions`; adds its subcommands through
+``analytics.cli._EXTENSIONS``. The summaries go to stdout, progress bars to stderr; bad
+input is a :class:`~analytics.errors.ChokepointError` (exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from analytics import cli
+
+__all__ = ["register"]
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    return not getattr(args, "quiet", False)
+
+
+def _print_store(path: Path) -> None:
+    from analytics import store
+
+    info = store.store_info(path)
+    rows = info["rows"].get("flows", 0)
+    print(f"store {path}: {info['name']} ({info['hs_version']}), years "
+          f"{info['years']}, {rows:,} flow rows")
+
+
+def _ingest_baci(args: argparse.Namespace) -> int:
+    from analytics.sources.baci import ingest_baci
+
+    report = ingest_baci(
+        args.path, args.store, years=args.years, categories=args.categories,
+        all_hs6=args.all_hs6, lenient=args.lenient, resume=args.resume,
+        progress=_progress(args), threads=args.threads, memory_limit=args.memory_limit)
+    for line in report.lines():
+        print(line)
+    if report.years:
+        _print_store(Path(args.store))
+    return 0
+
+
+def _ingest_comtrade(args: argparse.Namespace) -> int:
+    from analytics.sources.comtrade import ingest_comtrade
+
+    report = ingest_comtrade(args.paths, args.store, prefer=args.prefer,
+                             lenient=args.lenient, hs_version=args.hs_version,
+                             year=args.year)
+    for line in report.lines():
+        print(line)
+    mirror = report.details["mirror"]
+    print(f"mirror statistics (value rule: --prefer {args.prefer}):")
+    for cov in ("both", "exporter_only", "importer_only", "all"):
+        m = mirror.get(cov, {})
+        extra = f", median importer/exporter ratio {m['median_ratio']:.3f}" \
+            if "median_ratio" in m else ""
+        print(f"  {cov:<14} {m.get('flows', 0):>10,} flows; exporters report "
+              f"USD {m.get('exporter_reported_usd', 0) / 1e9:,.3f} bn, importers "
+              f"USD {m.get('importer_reported_usd', 0) / 1e9:,.3f} bn{extra}")
+    if report.details["mirror_gaps"]:
+        print(f"  derived table mirror_gaps: {report.details['mirror_gaps']:,} flows "
+              "reported by both sides")
+    _print_store(Path(args.store))
+    return 0
+
+
+def _fetch_baci(args: argparse.Namespace) -> int:
+    from analytics.sources.fetch import fetch_baci
+
+    path = fetch_baci(args.release, args.hs, dest=args.dest, url_base=args.url_base,
+                      sha256=args.sha256, progress=_progress(args),
+                      test_members=not args.no_testzip, force=args.force,
+                      retries=args.retries)
+    sidecar = path.with_name(path.name + ".sha256")
+    print(f"{path} ({path.stat().st_size:,} bytes, verified)")
+    print(f"sha256 {sidecar.read_text(encoding='utf-8').split()[0]} (written to "
+          f"{sidecar.name})")
+    return 0
+
+
+def register(sub) -> None:
+    """Add ``ingest`` and ``fetch`` to the ``chokepoint`` subcommands."""
+    p = sub.add_parser("ingest", help="load real trade data (BACI, Comtrade) into a store")
+    kinds = p.add_subparsers(dest="source", required=True, metavar="SOURCE")
+
+    b = kinds.add_parser(
+        "baci", help="a CEPII BACI release (zip, folder of CSVs or one yearly CSV)",
+        description="Stream a CEPII BACI release into a store (one Parquet file per year; "
+                    "the store is switched atomically when every year is converted).")
+    b.add_argument("path", help="BACI_HSxx_Vxxxxxx.zip, its extracted folder, or one "
+                                "BACI_HSxx_Yyyyy_Vxxxxxx.csv with country_codes_V*.csv beside")
+    b.add_argument("--store", required=True, help="store folder (created if absent)")
+    b.add_argument("--years", type=int, nargs="+", metavar="YEAR",
+                   help="years to ingest (default: all in the release)")
+    sel = b.add_mutually_exclusive_group()
+    sel.add_argument("--categories", nargs="+", metavar="ID",
+                     help="keep the HS6 codes of these categories (default: all categories)")
+    sel.add_argument("--all-hs6", action="store_true",
+                     help="keep every HS6 code (about 11M rows a year)")
+    b.add_argument("--lenient", action="store_true",
+                   help="drop bad rows and count them instead of stopping")
+    b.add_argument("--resume", action="store_true",
+                   help="skip years whose source file is already in the store")
+    b.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
+    b.add_argument("--memory-limit", default="2GB",
+                   help="DuckDB memory before spilling to disk (default 2GB)")
+    b.add_argument("--quiet", action="store_true", help="no progress bars")
+    b.set_defaults(handler=_ingest_baci)
+
+    c = kinds.add_parser(
+        "comtrade", help="UN Comtrade CSV exports (API, legacy bulk or compact layout)",
+        description="Read UN Comtrade exports, reconcile exporter- and importer-reported "
+                    "values, write the flows and the mirror_gaps table to a store.")
+    c.add_argument("paths", nargs="+", metavar="PATH", help=".csv or .csv.gz files")
+    c.add_argument("--store", required=True, help="store folder (created if absent)")
+    c.add_argument("--prefer", choices=("importer", "exporter", "max", "mean"),
+                   default="importer",
+                   help="value of a flow reported by both sides (default importer: CIF "
+                        "imports are better recorded; the other side fills gaps)")
+    c.add_argument("--hs-version", help="HS version to store the flows under (default: "
+                                        "the store's or the files' classification)")
+    c.add_argument("--year", type=int, help="year of files without a year column")
+    c.add_argument("--lenient", action="store_true",
+                   help="drop bad rows and count them instead of stopping")
+    c.set_defaults(handler=_ingest_comtrade)
+
+    f = sub.add_parser("fetch", help="download source data (resumable, verified)")
+    fk = f.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    fb = fk.add_parser("baci", help="a CEPII BACI release zip",
+                       description="Download BACI_<HS>_<release>.zip from CEPII with resume "
+                                   "(HTTP Range), size, zip and sha256 checks.")
+    fb.add_argument("--release", required=True, help="e.g. V202601")
+    fb.add_argument("--hs", required=True, help="nomenclature, e.g. HS17 or HS22")
+    fb.add_argument("--dest", default=".", help="folder for the zip (default: here)")
+    fb.add_argument("--url-base", help="folder URL (default: the CEPII download folder)")
+    fb.add_argument("--sha256", help="expected sha256 of the zip")
+    fb.add_argument("--retries", type=int, default=3,
+                    help="automatic resumes after a network error (default 3)")
+    fb.add_argument("--no-testzip", action="store_true",
+                    help="skip the CRC check of every member (faster)")
+    fb.add_argument("--force", action="store_true", help="download again if present")
+    fb.add_argument("--quiet", action="store_true", help="no progress bar")
+    fb.set_defaults(handler=_fetch_baci)
+
+
+if register not in cli._EXTENSIONS:
+    cli._EXTENSIONS.append(register)
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(cli.main())
