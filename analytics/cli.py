@@ -193,7 +193,7 @@ def _load_extensions() -> None:
     """Import the modules that add subcommands (each appends to ``_EXTENSIONS``)."""
     import importlib
 
-    for mod in ("analytics.cli_ingest", "analytics.cli_outputs"):
+    for mod in ("analytics.cli_ingest", "analytics.cli_outputs", "analytics.cli_shipments"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as err:

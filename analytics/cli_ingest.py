@@ -81,10 +81,17 @@ def _fetch_baci(args: argparse.Namespace) -> int:
     return 0
 
 
+#: functions adding further ``chokepoint ingest <kind>`` parsers (called with the
+#: ``ingest`` sub-parsers object), e.g. shipments
+INGEST_KINDS: list = []
+
+
 def register(sub) -> None:
     """Add ``ingest`` and ``fetch`` to the ``chokepoint`` subcommands."""
     p = sub.add_parser("ingest", help="load real trade data (BACI, Comtrade) into a store")
     kinds = p.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    for add_kind in INGEST_KINDS:
+        add_kind(kinds)
 
     b = kinds.add_parser(
         "baci", help="a CEPII BACI release (zip, folder of CSVs or one yearly CSV)",
