@@ -27,6 +27,7 @@ PAGE_MODULES = (
     "dashboards.pages.chokepoints",
     "dashboards.pages.diversion",
     "dashboards.pages.scenario",
+    "dashboards.pages.shipments",
     "dashboards.pages.country",
     "dashboards.pages.category",
     "dashboards.pages.methodology",
