@@ -1172,7 +1172,8 @@ def ingest_baci(
                 store.update_flow_files(
                     root, by_year, provenance={**ref_prov, "flows": prov},
                     hs_version=release.hs_version, dataset_name=release.name,
-                    reference_tables=refs or None, move=True)
+                    reference_tables=refs or None, move=True,
+                    trusted=True)  # the conversion query enforced every check
     except BaseException:
         if created:
             with contextlib.suppress(OSError):
