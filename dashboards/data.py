@@ -178,3 +178,28 @@ def warm(coalition: str = "group_a") -> None:
     y = default_year()
     risk_scores(y, coalition)
     risk_sensitivity(y, coalition)
+
+
+@memoize(maxsize=2)
+def page_options() -> dict:
+    """Dropdown options shared by the pages, and the importers, once per snapshot."""
+    cf = cflows()
+    importers = sorted(pd.unique(cf["importer"]))
+    codes = sorted(set(pd.unique(cf["exporter"])) | set(importers))
+    return {"years": years(), "categories": category_options(),
+            "coalitions": coalition_options(), "countries": country_options(codes),
+            "importers": frozenset(importers)}
+
+
+@memoize(maxsize=4)
+def category_ids() -> tuple[str, ...]:
+    """Ids of the categories present in the category flows."""
+    return tuple(o["value"] for o in page_options()["categories"])
+
+
+@memoize(maxsize=256)
+def category_label(cat: str, lang: str = "en") -> str:
+    """Display name of a category of the served dataset."""
+    from analytics.i18n import category_name
+
+    return category_name(cat, dataset().categories, lang)

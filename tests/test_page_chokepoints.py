@@ -276,16 +276,6 @@ def test_firm_card_hidden_without_suppliers(page, monkeypatch):
     assert rows == [] and dl is None
 
 
-def test_restore_from_url(page):
-    from dash import no_update
-
-    current = ("chpl_tier1", 2023, "group_a", "net_exports", "origins", None, 40, "euv")
-    assert page.restore_from_url("?category=chpl_tier1&year=2023&item=euv", *current) \
-        is no_update
-    body = page.restore_from_url("?category=bearings&year=2023&item=euv", *current)
-    assert "'bearings'" in str(body) and "chokepoints-kpis" in str(body)
-
-
 def test_auto_destination_without_risk_scores(page):
     """Inbound categories are not risk-scored: the auto destination is then the importer
     whose supply depends most on one origin."""

@@ -69,8 +69,12 @@ def test_browser_overview(dash_duo, app, artifacts_dir):
     dash_duo.wait_for_contains_text("#overview-year", "2023", timeout=10)
     dash_duo.wait_for_element("#overview-matrix .main-svg", timeout=20)
     # drill down: clicking a matrix cell opens the diversion view of that pair
-    dash_duo.click_at_coord_fractions("#overview-matrix .nsewdrag", 0.03, 0.03)
-    until(lambda: "/diversion" in dash_duo.driver.current_url, timeout=15)
+    def click_cell():  # retried: the figure may still be redrawing after the restore
+        if "/diversion" not in dash_duo.driver.current_url:
+            dash_duo.click_at_coord_fractions("#overview-matrix .nsewdrag", 0.03, 0.03)
+        return "/diversion" in dash_duo.driver.current_url
+
+    until(click_cell, timeout=20, poll=1)
     q = dash_duo.driver.current_url.split("?", 1)[1]
     assert "destination=" in q and "category=" in q and "coalition=jp_us_nl" in q
     assert dash_duo.get_logs() == []

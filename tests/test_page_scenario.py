@@ -186,17 +186,6 @@ def test_scenario_undefined_cases(page):
     assert "Select" in out[0].children
 
 
-def test_restore_from_url(page):
-    from dash import no_update
-
-    same = page.restore_from_url("?coalition=group_a&category=chpl_tier1&destination=RUS"
-                                 "&year=2023", *ARGS)
-    assert same is no_update
-    body = page.restore_from_url("?coalition=japan&category=chpl_tier1&destination=RUS"
-                                 "&year=2023", *ARGS)
-    assert "'japan'" in str(body)
-
-
 def test_short_coalition_names(page):
     assert page._short("Japan's Group A (white-list) countries plus Japan") == "Japan's Group A"
     assert page._short("G7 (Canada, France)") == "G7"

@@ -1,27 +1,27 @@
 """Reusable dashboard pieces: controls, AG Grid tables, download links, URL state.
 
-Pages keep every selection in the URL: :func:`url_state` registers a callback that writes
-the page's control values into its query string (a history entry per change, so a copied
-link reopens the same view and the browser's back button works); ``layout(**query)``
-reads them back.
+Pages keep every selection in the URL: :func:`register_url_state` keeps the page's
+control values and its query string in sync in both directions (a history entry per
+change, so a copied link reopens the same view and the browser's back and forward buttons
+restore the controls); ``layout(**query)`` reads the query when the page opens.
 """
 
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dash_ag_grid as dag
 import pandas as pd
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from analytics.briefing import FORMATS
 
 __all__ = ["control", "dropdown", "grid", "grid_records", "grid_export_button",
            "register_grid_export", "download_links", "register_url_state", "url_location",
-           "register_url_restore", "parse_search", "query_value", "encode_query", "kpi",
-           "card", "graph"]
+           "url_state_store", "parse_search", "query_value", "encode_query", "kpi", "card",
+           "graph"]
 
 
 def control(label_text: str, component, *, width: int | None = None) -> html.Div:
@@ -132,21 +132,58 @@ def query_value(query: Mapping[str, Any], key: str, default, *, options=None, ca
     return vals if multi else vals[0]
 
 
-def register_url_state(page: str, controls: Mapping[str, str]) -> str:
-    """Register (at import time) the callback writing a page's controls into its URL.
+def _typed_like(raw, initial, current):
+    """A control value from a query-string value, typed like the control's initial value."""
+    if raw is None:
+        return initial
+    try:
+        if isinstance(initial, bool):
+            return raw.lower() in ("1", "true", "yes")
+        if isinstance(initial, int):
+            return int(raw)
+        if isinstance(initial, float):
+            return float(raw)
+        if isinstance(initial, list):
+            return [v for v in raw.split(",") if v]
+    except ValueError:
+        return current
+    return raw
 
-    ``controls`` maps query keys to component ids (their ``value`` property). Returns the
-    id of the page's Location; put :func:`url_location` in the layout.
+
+def register_url_state(page: str, controls: Mapping[str, str]) -> str:
+    """Register (at import time) the two-way sync of a page's controls and its URL query.
+
+    A control change writes the query (``refresh=False``: a history entry, so a copied
+    link reopens the view); when the browser's back/forward buttons change the query, the
+    controls are set from it (keys missing from the query take the value the control had
+    when the page was opened, kept by :func:`url_state_store`). One callback does both
+    directions, so there is no circular dependency. ``controls`` maps query keys to
+    component ids (their ``value``). Put :func:`url_location` and :func:`url_state_store`
+    in the layout.
     """
     loc_id = f"{page}-url"
     keys = list(controls)
+    ids = list(controls.values())
 
-    @callback(Output(loc_id, "search"), [Input(cid, "value") for cid in controls.values()],
-              prevent_initial_call=True)
-    def _sync(*values):
-        return encode_query(dict(zip(keys, values, strict=True)))
+    @callback(Output(loc_id, "search"), *[Output(c, "value") for c in ids],
+              Input(loc_id, "search"), *[Input(c, "value") for c in ids],
+              State(f"{page}-url-initial", "data"), prevent_initial_call=True)
+    def _sync(search, *args):
+        values, initial = list(args[:-1]), args[-1] or {}
+        if ctx.triggered_id == loc_id:
+            query = parse_search(search)
+            restored = [_typed_like(query.get(k), initial.get(k), v)
+                        for k, v in zip(keys, values, strict=True)]
+            return (no_update, *[r if r != v else no_update
+                                 for r, v in zip(restored, values, strict=True)])
+        return (encode_query(dict(zip(keys, values, strict=True))), *[no_update] * len(ids))
 
     return loc_id
+
+
+def url_state_store(page: str, initial: Mapping[str, Any]) -> dcc.Store:
+    """The values a page's controls had when it was opened (see :func:`register_url_state`)."""
+    return dcc.Store(id=f"{page}-url-initial", data=dict(initial))
 
 
 def parse_search(search: str | None) -> dict[str, str]:
@@ -155,24 +192,6 @@ def parse_search(search: str | None) -> dict[str, str]:
         return {}
     parsed = urllib.parse.parse_qs(search.lstrip("?"), keep_blank_values=False)
     return {k: v[-1] for k, v in parsed.items()}
-
-
-def register_url_restore(page: str, controls: Mapping[str, str],
-                         render: Callable[[dict], Any]) -> None:
-    """Register (at import time) browser back/forward support for a page.
-
-    The page's layout wraps its content in ``html.Div(render(query), id=f"{page}-body")``.
-    When the page's URL changes without the controls having changed (back/forward), the
-    body is rendered again from the URL's query.
-    """
-    keys = list(controls)
-
-    @callback(Output(f"{page}-body", "children"), Input(f"{page}-url", "search"),
-              [State(cid, "value") for cid in controls.values()], prevent_initial_call=True)
-    def _restore(search, *values):
-        if (search or "") == encode_query(dict(zip(keys, values, strict=True))):
-            return no_update  # the URL followed the controls: nothing to restore
-        return render(parse_search(search))
 
 
 def url_location(page: str) -> dcc.Location:

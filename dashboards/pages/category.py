@@ -38,18 +38,18 @@ from dashboards.components import (
     kpi,
     query_value,
     register_grid_export,
+    register_url_state,
     url_location,
+    url_state_store,
 )
 from dashboards.pages.country import (
     badge,
     country_link,
     layer_origin_shares,
     profile_grid,
-    register_url_sync,
     split_row,
     table,
     titled_grid,
-    url_state_store,
     usd,
 )
 
@@ -60,7 +60,7 @@ BASIS_OPTIONS = [{"label": "Exporters (as shipped)", "value": "exporters"},
                  {"label": "Origins (traced to where the goods were made)",
                   "value": "origins"}]
 
-register_url_sync(PAGE, {"year": "category-year", "coalition": "category-coalition",
+register_url_state(PAGE, {"year": "category-year", "coalition": "category-coalition",
                          "basis": "category-basis"})
 for _g in GRIDS:
     register_grid_export(_g)

@@ -9,11 +9,10 @@ dataset has a supplier table, firm-level chokepoints.
 from __future__ import annotations
 
 import re
-import urllib.parse
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, callback, dcc, html, no_update
 
 from analytics import chokepoints as chk
 from analytics import tracing
@@ -26,7 +25,7 @@ from analytics.figures import (
     fig_trade_network,
     format_usd,
 )
-from analytics.i18n import category_name, country_name
+from analytics.i18n import country_name
 from analytics.reference import coalition_label, concern_destinations, resolve_coalition
 from analytics.suppliers import rank_chokepoints
 from dashboards import data
@@ -45,6 +44,7 @@ from dashboards.components import (
     register_grid_export,
     register_url_state,
     url_location,
+    url_state_store,
 )
 
 PAGE = "chokepoints"
@@ -121,7 +121,7 @@ def _shares_by_year(category: str, view: str, production: str) -> pd.DataFrame:
         sh = chk.supplier_shares(sub, supplier="exporter", value="value_usd", by="year")
         return sh.rename(columns={"exporter": "supplier", "value_usd": "value"})
     frames = []
-    for year in _options()["years"]:
+    for year in data.page_options()["years"]:
         lay = _layer(year, category)
         if lay.empty:
             continue
@@ -275,29 +275,8 @@ def _item_levels(table: pd.DataFrame, item: str) -> tuple[pd.DataFrame, pd.DataF
 
 
 # ------------------------------------------------------------------ params and charts
-@data.memoize(maxsize=2)
-def _options() -> dict:
-    """Dropdown options and the importers, once per store snapshot."""
-    cf = data.cflows()
-    importers = sorted(pd.unique(cf["importer"]))
-    codes = sorted(set(pd.unique(cf["exporter"])) | set(importers))
-    return {"years": data.years(), "categories": data.category_options(),
-            "coalitions": data.coalition_options(), "countries": data.country_options(codes),
-            "importers": frozenset(importers)}
-
-
-@data.memoize(maxsize=4)
-def _category_ids() -> tuple[str, ...]:
-    return tuple(o["value"] for o in _options()["categories"])
-
-
-@data.memoize(maxsize=256)
-def _cat_name(cat: str, lang: str = "en") -> str:
-    return category_name(cat, data.dataset().categories, lang)
-
-
 def _params(p: dict) -> dict:
-    cats = _category_ids()
+    cats = data.category_ids()
     cat = p.get("category") or (cats[0] if cats else None)
     if cat not in cats:
         raise ValueError(f"unknown category {cat!r}")
@@ -327,7 +306,7 @@ def supplier_shares_chart(params: dict):
     kind = ("exporters (as shipped)" if p["view"] == "exporters"
             else "origins (traced, " + ("net exports" if p["production"] == "net_exports"
                                         else "gross exports") + ")")
-    return (fig, f"Who supplies {_cat_name(p['category'], p['lang'])}",
+    return (fig, f"Who supplies {data.category_label(p['category'], p['lang'])}",
             f"Share of world exports by {kind}")
 
 
@@ -339,7 +318,7 @@ def concentration_trend_chart(params: dict):
         fig = fig_empty("no flows for this category", lang=p["lang"])
     else:
         fig = fig_concentration_trend(tr, color="series", lang=p["lang"])
-    return (fig, f"Supplier concentration of {_cat_name(p['category'], p['lang'])}",
+    return (fig, f"Supplier concentration of {data.category_label(p['category'], p['lang'])}",
             "Herfindahl-Hirschman index of world export shares (0.25 = highly concentrated)")
 
 
@@ -349,7 +328,7 @@ def trade_network_chart(params: dict):
     lay = _layer(p["year"], p["category"])
     fig = fig_trade_network(lay, roles=_roles(p["coalition"]), top=p["edges"],
                             lang=p["lang"])
-    return (fig, f"Largest flows of {_cat_name(p['category'], p['lang'])}, {p['year']}",
+    return (fig, f"Largest flows of {data.category_label(p['category'], p['lang'])}, {p['year']}",
             f"Top {p['edges']} flows; node size = exports; coalition: "
             f"{coalition_label(p['coalition'])}")
 
@@ -419,20 +398,20 @@ def _proto(cols_types: dict) -> pd.DataFrame:
 
 def _selection(query: dict) -> dict:
     """Control values from a URL query (validated, defaults for missing keys)."""
-    years = _options()["years"]
+    years = data.page_options()["years"]
     year = query_value(query, "year", data.default_year(), options=years, cast=int)
-    cat_opts = _options()["categories"]
+    cat_opts = data.page_options()["categories"]
     item_opts = _item_options()
     return {
         "category": query_value(query, "category",
                                 cat_opts[0]["value"] if cat_opts else None, options=cat_opts),
         "year": year,
         "coalition": query_value(query, "coalition", DEFAULT_COALITION,
-                                 options=_options()["coalitions"]),
+                                 options=data.page_options()["coalitions"]),
         "production": query_value(query, "production", "net_exports", options=PRODUCTIONS),
         "view": query_value(query, "view", "origins", options=VIEWS),
         "destination": query_value(query, "destination", None,
-                                   options=_options()["countries"]),
+                                   options=data.page_options()["countries"]),
         "edges": query_value(query, "edges", 40, cast=int),
         "item": query_value(query, "item", _default_item(year) if item_opts else None,
                             options=item_opts or None),
@@ -440,42 +419,23 @@ def _selection(query: dict) -> dict:
 
 
 def layout(**query):
+    sel = _selection(query)
     return html.Div([
         url_location(PAGE),
         dcc.Location(id="chokepoints-nav", refresh="callback-nav"),
-        html.Div(_body(_selection(query)), id="chokepoints-body"),
+        url_state_store(PAGE, sel),
+        html.Div(_body(sel), id="chokepoints-body"),
     ])
-
-
-@callback(
-    Output("chokepoints-body", "children"),
-    Input(f"{PAGE}-url", "search"),
-    [State(cid, "value") for cid in CONTROLS.values()],
-    prevent_initial_call=True,
-)
-def restore_from_url(search, *values):
-    """Browser back/forward: re-render the view when the URL no longer matches it."""
-    wanted = _selection(_parse_search(search))
-    if wanted == dict(zip(CONTROLS, values, strict=True)):
-        return no_update
-    return _body(wanted)
-
-
-def _parse_search(search: str | None) -> dict:
-    if not search or not search.startswith("?"):
-        return {}
-    parsed = urllib.parse.parse_qs(search[1:], keep_blank_values=True)
-    return {k: v[0] if len(v) == 1 else v for k, v in parsed.items()}
 
 
 def _body(sel: dict) -> list:
     year, category, coalition = sel["year"], sel["category"], sel["coalition"]
     production, view, destination = sel["production"], sel["view"], sel["destination"]
     edges, item = sel["edges"], sel["item"]
-    years = _options()["years"]
-    cat_opts = _options()["categories"]
-    coal_opts = _options()["coalitions"]
-    dest_opts = _options()["countries"]
+    years = data.page_options()["years"]
+    cat_opts = data.page_options()["categories"]
+    coal_opts = data.page_options()["coalitions"]
+    dest_opts = data.page_options()["countries"]
     item_opts = _item_options()
     has_suppliers = bool(item_opts)
 
@@ -629,7 +589,7 @@ def update_kpis(category, year, coalition, production):
     year = int(year)
     lay = _layer(year, category)
     if lay.empty:
-        return html.P(f"No flows of {_cat_name(category)} in {year}.", className="muted")
+        return html.P(f"No flows of {data.category_label(category)} in {year}.", className="muted")
     osh = _shares_by_year(category, "origins", production)
     osh = osh[osh["year"] == year]
     tr = _trend(category, production).set_index(["series", "year"])
@@ -702,14 +662,14 @@ def update_spof(category, year, production, destination):
     placeholder = (f"{country_name(auto)} (highest risk)" if auto else "no destination")
     dest = destination or auto
     if dest is None:
-        return [], f"No flows of {_cat_name(category)} in {year}.", placeholder
+        return [], f"No flows of {data.category_label(category)} in {year}.", placeholder
     try:
         spof = _spof(year, category, production)
     except (AnalysisError, NodeNotFound) as err:
         return [], str(err), placeholder
     rows = spof[spof["destination"] == dest]
     if rows.empty:
-        return [], (f"{country_name(dest)} imports no {_cat_name(category)} in {year}."),\
+        return [], (f"{country_name(dest)} imports no {data.category_label(category)} in {year}."),\
             placeholder
     table = pd.DataFrame({
         "rank": rows["rank"].to_numpy(),
@@ -720,7 +680,7 @@ def update_spof(category, year, production, destination):
     })
     how = "auto: highest-risk destination" if destination is None else "selected"
     note = (f"{country_name(dest)} ({how}): imports {format_usd(rows['imports'].iloc[0])} "
-            f"of {_cat_name(category)} in {year}. The origins whose loss would cut most of "
+            f"of {data.category_label(category)} in {year}. The origins whose loss would cut most of "
             f"its supply:")
     return grid_records(table, SPOF_COLUMNS), note, placeholder
 
@@ -738,7 +698,7 @@ def update_flags(category, year):
     fl = _flags(category)
     fl = fl[fl["year"] == year]
     if fl.empty:
-        return [], f"No flows of {_cat_name(category)} in {year}."
+        return [], f"No flows of {data.category_label(category)} in {year}."
     fl = fl.sort_values(["persistent", "dependent", "hhi"], ascending=False, kind="stable")
     ratio = fl["import_export_ratio"].where(fl["import_export_ratio"] != float("inf"))
     table = pd.DataFrame({
@@ -789,7 +749,7 @@ def warm() -> None:
     """Compute the default view, and every category's supplier-share history under the
     default tracing (the costliest first call: one tracing model per year), once at
     start-up."""
-    for cat in _category_ids():
+    for cat in data.category_ids():
         _trend(cat, "net_exports")
     sel = _selection({})
     if sel["category"] is None:
@@ -801,7 +761,7 @@ def warm() -> None:
     update_spof(cat, year, sel["production"], sel["destination"])
     update_flags(cat, year)
     update_firms(sel["item"], year)
-    for y in _options()["years"]:  # the supplier rankings (one per distinct as-of table)
+    for y in data.page_options()["years"]:  # the supplier rankings (one per distinct as-of table)
         _item_ranking(y)
 
 

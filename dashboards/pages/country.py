@@ -15,13 +15,12 @@ links to its own profile.
 from __future__ import annotations
 
 import re
-import urllib.parse
 from collections.abc import Mapping
 
 import dash
 import numpy as np
 import pandas as pd
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from analytics import tracing
 from analytics.chokepoints import origin_shares
@@ -52,7 +51,9 @@ from dashboards.components import (
     kpi,
     query_value,
     register_grid_export,
+    register_url_state,
     url_location,
+    url_state_store,
 )
 
 PAGE = "country"
@@ -63,61 +64,7 @@ GRIDS = ("country-supplier-table", "country-hub-table", "country-concern-table",
 
 
 # ------------------------------------------------------------------ URL state (both ways)
-def _restore(raw, initial, current):
-    """A control value from a query-string value, typed like the control's initial value."""
-    if raw is None:
-        return initial
-    try:
-        if isinstance(initial, bool):
-            return raw.lower() in ("1", "true", "yes")
-        if isinstance(initial, int):
-            return int(raw)
-        if isinstance(initial, float):
-            return float(raw)
-        if isinstance(initial, list):
-            return [v for v in raw.split(",") if v]
-    except ValueError:
-        return current
-    return raw
-
-
-def register_url_sync(page: str, controls: Mapping[str, str]) -> str:
-    """Keep a page's controls and its URL query in sync, in both directions.
-
-    Like :func:`dashboards.components.register_url_state` (a control change writes the
-    query and pushes a history entry), plus the way back: when the browser's back/forward
-    buttons change the query, the controls are set from it (keys missing from the query
-    take the value the control had when the page was opened, kept in the
-    ``<page>-url-initial`` store: put :func:`url_state_store` in the layout). One callback
-    does both, so there is no circular dependency.
-    """
-    loc_id = f"{page}-url"
-    keys = list(controls)
-    ids = list(controls.values())
-
-    @callback(Output(loc_id, "search"), *[Output(c, "value") for c in ids],
-              Input(loc_id, "search"), *[Input(c, "value") for c in ids],
-              State(f"{page}-url-initial", "data"), prevent_initial_call=True)
-    def _sync(search, *args):
-        values, initial = list(args[:-1]), args[-1] or {}
-        if ctx.triggered_id == loc_id:
-            query = dict(urllib.parse.parse_qsl((search or "").lstrip("?")))
-            restored = [_restore(query.get(k), initial.get(k), v)
-                        for k, v in zip(keys, values, strict=True)]
-            return (no_update, *[r if r != v else no_update
-                                 for r, v in zip(restored, values, strict=True)])
-        return (encode_query(dict(zip(keys, values, strict=True))),
-                *[no_update] * len(ids))
-
-    return loc_id
-
-
-def url_state_store(page: str, initial: Mapping) -> dcc.Store:
-    """The store of the values a page's controls had when it was opened."""
-    return dcc.Store(id=f"{page}-url-initial", data=dict(initial))
-
-
-register_url_sync(PAGE, {"year": "country-year", "coalition": "country-coalition",
+register_url_state(PAGE, {"year": "country-year", "coalition": "country-coalition",
                          "category": "country-category"})
 for _g in GRIDS:
     register_grid_export(_g)

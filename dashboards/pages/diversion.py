@@ -42,8 +42,8 @@ from dashboards.components import (
     query_value,
     register_grid_export,
     register_url_state,
-    register_url_restore,
     url_location,
+    url_state_store,
 )
 
 PAGE = "diversion"
@@ -71,7 +71,6 @@ CONTROLS = {"destination": "diversion-destination", "category": "diversion-categ
             "event": "diversion-event"}
 register_url_state(PAGE, CONTROLS)
 register_grid_export("diversion-hubs")
-register_url_restore(PAGE, CONTROLS, lambda query: _body(query))
 register_grid_export("diversion-paths")
 register_grid_export("diversion-prepost")
 
@@ -359,7 +358,9 @@ def _figure(chart_id: str, params: dict) -> dict:
 
 # ------------------------------------------------------------------ layout
 def layout(**query):
-    return html.Div([url_location(PAGE), html.Div(_body(query), id=f"{PAGE}-body")])
+    body, sel = _body(query)
+    return html.Div([url_location(PAGE), url_state_store(PAGE, sel),
+                     html.Div(body, id=f"{PAGE}-body")])
 
 
 def _body(query: dict):
@@ -377,7 +378,9 @@ def _body(query: dict):
     event = query_value(query, "event", None, options=ev_opts)
     if event is None and destination:
         event = _default_event(destination)
-    return html.Div([
+    sel = {"destination": destination, "category": category, "coalition": coalition,
+           "year": year, "event": event}
+    body = html.Div([
         html.H2("Diversion routes"),
         html.P("How the coalition's goods of a technology category reach a destination: "
                "directly, through coalition partners, or through third-country hubs; which "
@@ -428,6 +431,7 @@ def _body(query: dict):
                       html.P(id="diversion-prepost-note", className="muted")]),
         ], className="grid-2"), title="Did exports to hubs surge after the event?"),
     ])
+    return body, sel
 
 
 # ------------------------------------------------------------------ callbacks

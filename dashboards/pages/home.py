@@ -26,9 +26,9 @@ from dashboards.components import (
     kpi,
     query_value,
     register_grid_export,
-    register_url_restore,
     register_url_state,
     url_location,
+    url_state_store,
 )
 
 PAGE = "overview"
@@ -88,18 +88,28 @@ def risk_components_chart(params: dict):
             "Contribution of each component (points) to the risk score")
 
 
+def _selection(query: dict) -> dict:
+    return {
+        "year": query_value(query, "year", data.default_year(), options=data.years(),
+                            cast=int),
+        "coalition": query_value(query, "coalition", "group_a",
+                                 options=data.coalition_options()),
+        "categories": query_value(query, "categories", [], options=data.category_options(),
+                                  multi=True),
+        "top": query_value(query, "top", 25, cast=int),
+    }
+
+
 def layout(**query):
-    return html.Div([url_location(PAGE), html.Div(_body(query), id="overview-body")])
+    sel = _selection(query)
+    return html.Div([url_location(PAGE), url_state_store(PAGE, sel), _body(sel)])
 
 
-def _body(query: dict):
+def _body(sel: dict):
     years = data.years()
-    year = query_value(query, "year", data.default_year(), options=years, cast=int)
+    year, coalition, cats, top = sel["year"], sel["coalition"], sel["categories"], sel["top"]
     coal_opts = data.coalition_options()
-    coalition = query_value(query, "coalition", "group_a", options=coal_opts)
     cat_opts = data.category_options()
-    cats = query_value(query, "categories", [], options=cat_opts, multi=True)
-    top = query_value(query, "top", 25, cast=int)
     return html.Div([
         dcc.Location(id="overview-nav", refresh="callback-nav"),
         html.H2("Risk overview"),
@@ -131,9 +141,6 @@ def _body(query: dict):
         card(html.Div(id="overview-components-dl"), graph("overview-components"),
              title="What drives the selected score"),
     ])
-
-
-register_url_restore(PAGE, CONTROLS, _body)
 
 
 @callback(

@@ -8,17 +8,15 @@ hubs whose closure would stop it (the minimum node cut).
 
 from __future__ import annotations
 
-import urllib.parse
-
 import dash
 import pandas as pd
-from dash import Input, Output, State, callback, html, no_update
+from dash import Input, Output, callback, html
 
 from analytics import chokepoints as chk
 from analytics import diversion, tracing
 from analytics.errors import AnalysisError, NodeNotFound
 from analytics.figures import fig_empty, fig_leak_routes, fig_scenario, format_usd
-from analytics.i18n import category_name, country_name
+from analytics.i18n import country_name
 from analytics.reference import coalition_label, resolve_coalition
 from dashboards import data
 from dashboards.charts import build_chart, chart
@@ -37,6 +35,7 @@ from dashboards.components import (
     register_grid_export,
     register_url_state,
     url_location,
+    url_state_store,
 )
 
 PAGE = "scenario"
@@ -82,7 +81,7 @@ def scenario(year: int, category: str, coalition: str, destination: str) -> dict
     value to the destination) and ``members``.
     """
     members = _members(coalition)
-    cat = _cat_name(category)
+    cat = data.category_label(category)
     dname = country_name(destination)
     if destination in members:
         return {"error": f"{dname} is a member of the coalition: choose another destination "
@@ -136,7 +135,7 @@ def scenario(year: int, category: str, coalition: str, destination: str) -> dict
 
 def _default_destination(year: int, category: str | None) -> str | None:
     """"RUS" when it imports, else the highest-risk destination of the default view."""
-    importers = _options()["importers"]
+    importers = data.page_options()["importers"]
     if "RUS" in importers:
         return "RUS"
     scored = data.risk_scores(data.default_year(), DEFAULT_COALITION)
@@ -149,29 +148,8 @@ def _default_destination(year: int, category: str | None) -> str | None:
 
 
 # ------------------------------------------------------------------ charts
-@data.memoize(maxsize=2)
-def _options() -> dict:
-    """Dropdown options and the importers, once per store snapshot."""
-    cf = data.cflows()
-    importers = sorted(pd.unique(cf["importer"]))
-    codes = sorted(set(pd.unique(cf["exporter"])) | set(importers))
-    return {"years": data.years(), "categories": data.category_options(),
-            "coalitions": data.coalition_options(), "countries": data.country_options(codes),
-            "importers": frozenset(importers)}
-
-
-@data.memoize(maxsize=4)
-def _category_ids() -> tuple[str, ...]:
-    return tuple(o["value"] for o in _options()["categories"])
-
-
-@data.memoize(maxsize=256)
-def _cat_name(cat: str, lang: str = "en") -> str:
-    return category_name(cat, data.dataset().categories, lang)
-
-
 def _params(p: dict) -> dict:
-    cats = _category_ids()
+    cats = data.category_ids()
     cat = p.get("category") or (cats[0] if cats else None)
     if cat not in cats:
         raise ValueError(f"unknown category {cat!r}")
@@ -198,7 +176,7 @@ def _short(label_text: str, width: int = 24) -> str:
 
 def _names(p: dict) -> tuple[str, str, str]:
     lang = p["lang"]
-    return (_cat_name(p["category"], lang),
+    return (data.category_label(p["category"], lang),
             country_name(p["destination"], lang), _short(coalition_label(p["coalition"]), 32))
 
 
@@ -234,54 +212,34 @@ def leak_routes_chart(params: dict):
 # ------------------------------------------------------------------ layout
 def _selection(query: dict) -> dict:
     """Control values from a URL query (validated, defaults for missing keys)."""
-    years = _options()["years"]
+    years = data.page_options()["years"]
     year = query_value(query, "year", data.default_year(), options=years, cast=int)
-    cat_opts = _options()["categories"]
+    cat_opts = data.page_options()["categories"]
     category = query_value(query, "category", cat_opts[0]["value"] if cat_opts else None,
                            options=cat_opts)
     return {
         "coalition": query_value(query, "coalition", DEFAULT_COALITION,
-                                 options=_options()["coalitions"]),
+                                 options=data.page_options()["coalitions"]),
         "category": category,
         "destination": query_value(query, "destination", _default_destination(year, category),
-                                   options=_options()["countries"]),
+                                   options=data.page_options()["countries"]),
         "year": year,
     }
 
 
-def _parse_search(search: str | None) -> dict:
-    if not search or not search.startswith("?"):
-        return {}
-    parsed = urllib.parse.parse_qs(search[1:], keep_blank_values=True)
-    return {k: v[0] if len(v) == 1 else v for k, v in parsed.items()}
-
-
 def layout(**query):
-    return html.Div([url_location(PAGE),
-                     html.Div(_body(_selection(query)), id="scenario-body")])
-
-
-@callback(
-    Output("scenario-body", "children"),
-    Input(f"{PAGE}-url", "search"),
-    [State(cid, "value") for cid in CONTROLS.values()],
-    prevent_initial_call=True,
-)
-def restore_from_url(search, *values):
-    """Browser back/forward: re-render the view when the URL no longer matches it."""
-    wanted = _selection(_parse_search(search))
-    if wanted == dict(zip(CONTROLS, values, strict=True)):
-        return no_update
-    return _body(wanted)
+    sel = _selection(query)
+    return html.Div([url_location(PAGE), url_state_store(PAGE, sel),
+                     html.Div(_body(sel), id="scenario-body")])
 
 
 def _body(sel: dict) -> list:
     year, category = sel["year"], sel["category"]
     coalition, destination = sel["coalition"], sel["destination"]
-    years = _options()["years"]
-    cat_opts = _options()["categories"]
-    coal_opts = _options()["coalitions"]
-    dest_opts = _options()["countries"]
+    years = data.page_options()["years"]
+    cat_opts = data.page_options()["categories"]
+    coal_opts = data.page_options()["coalitions"]
+    dest_opts = data.page_options()["countries"]
     proto = pd.DataFrame({"hub": pd.Series(dtype=object),
                           "throughput_usd_m": pd.Series(dtype=float),
                           "leak_capacity_usd_m": pd.Series(dtype=float),
