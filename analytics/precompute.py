@@ -56,11 +56,46 @@ def category_flows_sql(path: str | os.PathLike) -> pd.DataFrame:
     return out[["year", "exporter", "importer", "category_id", "value_usd"]]
 
 
-def precompute_store(path: str | os.PathLike) -> list[str]:
-    """Write the derived tables the dashboard reads; returns their names."""
+#: coalition whose difference-in-differences estimates are precomputed (the dashboard's
+#: default view)
+DEFAULT_COALITION = "group_a"
+
+
+def did_estimates(path: str | os.PathLike, coalition: str = DEFAULT_COALITION
+                  ) -> pd.DataFrame | None:
+    """Difference-in-differences of every outbound category for ``coalition`` and the
+    first sanctions event of the events table (None when not estimable on this store)."""
+    from analytics.errors import AnalysisError
+    from analytics.eventstudy import diff_in_diff, event_year
+
+    ds = store.read_dataset(path)
+    outbound = ds.categories.loc[ds.categories["direction"] == "outbound", "category_id"]
+    if outbound.empty:
+        return None
+    try:
+        year0 = event_year(ds)[0]
+        did = diff_in_diff(ds, coalition=coalition, categories=list(outbound), year=year0)
+    except AnalysisError:
+        return None
+    did = did.assign(coalition=coalition)
+    return did
+
+
+def precompute_store(path: str | os.PathLike, *, did: bool = True) -> list[str]:
+    """Write the derived tables the dashboard reads; returns their names.
+
+    ``category_flows`` (always) and ``did`` (difference-in-differences estimates of the
+    default coalition, when estimable) so the dashboard starts without running them.
+    """
     cf = category_flows_sql(path)
     store.write_derived(path, "category_flows", cf)
-    return ["category_flows"]
+    names = ["category_flows"]
+    if did:
+        est = did_estimates(path)
+        if est is not None and len(est):
+            store.write_derived(path, "did", est)
+            names.append("did")
+    return names
 
 
 def store_category_flows(path: str | os.PathLike) -> pd.DataFrame:

@@ -87,6 +87,13 @@ def memoize(maxsize: int = 256):
     return deco
 
 
+@memoize(maxsize=8)
+def derived(name: str) -> pd.DataFrame | None:
+    """A derived table of the store (precomputed results), or None."""
+    frame = store.read_derived(store_path(), name)
+    return None if frame is None else _freeze(frame)
+
+
 @memoize(maxsize=4)
 def flows_summary() -> pd.DataFrame:
     """Flows per year: rows, value (USD bn), exporters, importers, HS6 codes."""

@@ -160,7 +160,16 @@ def _hubs(coalition: str, destination: str, category: str, year0: int):
 
 @data.memoize(maxsize=256)
 def _did(coalition: str, category: str, year0: int):
-    """(estimates, messages) of the difference-in-differences; estimates None on failure."""
+    """(estimates, messages) of the difference-in-differences; estimates None on failure.
+
+    The store's precomputed estimates (derived table ``did``) serve the default coalition.
+    """
+    pre = data.derived("did")
+    if pre is not None:
+        hit = pre[(pre["coalition"] == coalition) & (pre["category_id"] == category)
+                  & (pre["event_year"] == int(year0))]
+        if len(hit):
+            return hit.drop(columns="coalition").reset_index(drop=True), ()
     try:
         out = diff_in_diff(data.dataset(), coalition=_coalition_arg(coalition),
                            categories=[category], year=int(year0))
