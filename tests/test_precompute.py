@@ -18,3 +18,15 @@ def test_sql_category_flows_equal_pandas(demo_world, tmp_path):
     for got in (computed, derived, category_flows_sql(path)):
         pd.testing.assert_frame_equal(got.reset_index(drop=True), expect, check_exact=False,
                                       rtol=1e-9)
+
+
+def test_precomputed_did_matches_live_estimates(demo_store, demo_world):
+    from analytics.eventstudy import diff_in_diff
+
+    did = store.read_derived(demo_store, "did")
+    assert did is not None and set(did["coalition"]) == {"group_a"}
+    live = diff_in_diff(demo_world.dataset, coalition="group_a", categories=["bearings"],
+                        year=int(did["event_year"].iloc[0]))
+    pre = did[did["category_id"] == "bearings"].drop(columns="coalition")
+    pd.testing.assert_frame_equal(pre.reset_index(drop=True), live.reset_index(drop=True),
+                                  check_exact=False, rtol=1e-9)
