@@ -47,6 +47,7 @@ __all__ = [
     "route_paths",
     "diversion_exposure",
     "forward_exposure",
+    "coalition_arrays",
     "hub_ranking",
     "screen_routes",
     "yearly_route_values",
@@ -222,6 +223,34 @@ def route_paths(
     return out
 
 
+def coalition_arrays(model: tracing.TracingModel, members, concern=()) -> dict[str, np.ndarray]:
+    """Per-node coalition quantities of one layer, as arrays aligned with ``model.nodes``.
+
+    ``mix`` (:math:`C_{K,j}`, coalition share of what j ships), ``direct`` and ``via_hubs``
+    (coalition content of j's imports shipped by members / by others), ``content``
+    (their sum), ``to_concern`` (coalition content j passes on to ``concern``, its own
+    production excluded) and ``exports_to_concern``. The numpy core behind
+    :func:`diversion_exposure`, :func:`forward_exposure` and the risk score.
+    """
+    nodes = np.asarray(model.nodes, dtype=object)
+    member = np.isin(nodes, list(members))
+    n = len(nodes)
+    if not member.any():
+        raise AnalysisError(f"no coalition member exports in this layer ({sorted(members)})")
+    mix = model.composition({"K": list(nodes[member])}).to_numpy()[0]
+    X = model.X.tocoo()
+    content = X.data * mix[X.row]
+    shipped_by_member = member[X.row]
+    direct = np.bincount(X.col, weights=np.where(shipped_by_member, content, 0.0),
+                         minlength=n)
+    via = np.bincount(X.col, weights=np.where(shipped_by_member, 0.0, content), minlength=n)
+    reexp_mix = np.where(member, mix - model.own_share, mix).clip(min=0.0)
+    to_concern_val = model.X.dot(np.isin(nodes, list(concern)).astype(float))
+    return {"member": member, "mix": mix, "direct": direct, "via_hubs": via,
+            "content": direct + via, "to_concern": to_concern_val * reexp_mix,
+            "exports_to_concern": to_concern_val}
+
+
 def diversion_exposure(
     flows: pd.DataFrame,
     *,
@@ -249,23 +278,15 @@ def diversion_exposure(
     """
     members = set(resolve_coalition(coalition, countries))
     model = _model(flows, production, reexport_share, model)
-    present = [m for m in members if m in set(model.nodes)]
-    if not present:
-        raise AnalysisError(f"no coalition member exports in this layer ({sorted(members)})")
-    edges = tracing.trace_edges(flows, model=model, origins={"K": present})
-    edges["via"] = np.where(edges["exporter"].isin(members), "direct", "via_hubs")
-    agg = edges.pivot_table(index="importer", columns="via", values="content",
-                            aggfunc="sum", fill_value=0.0)
-    for col in ("direct", "via_hubs"):
-        if col not in agg:
-            agg[col] = 0.0
+    arr = coalition_arrays(model, members)
     imports = pd.Series(model.imports, index=model.nodes)
     dests = imports[imports > 0].index
     if destinations is not None:
         dests = pd.Index([d for d in destinations if d in set(dests)])
-    out = pd.DataFrame({"destination": dests, "imports": imports.reindex(dests).to_numpy()})
-    out["direct"] = agg["direct"].reindex(dests).fillna(0.0).to_numpy()
-    out["via_hubs"] = agg["via_hubs"].reindex(dests).fillna(0.0).to_numpy()
+    idx = model.nodes.get_indexer(dests)
+    out = pd.DataFrame({"destination": dests, "imports": model.imports[idx]})
+    out["direct"] = arr["direct"][idx]
+    out["via_hubs"] = arr["via_hubs"][idx]
     out["coalition_content"] = out["direct"] + out["via_hubs"]
     out["coalition_share"] = (out["coalition_content"] / out["imports"]).clip(upper=1.0)
     out["diversion_exposure"] = (out["via_hubs"] / out["imports"]).clip(upper=1.0)
@@ -305,23 +326,12 @@ def forward_exposure(
     members = set(resolve_coalition(coalition, countries))
     conc = set(concern if concern is not None else concern_destinations(countries))
     model = _model(flows, production, reexport_share, model)
-    present = [m for m in members if m in set(model.nodes)]
-    nodes = model.nodes
-    if not present:
-        raise AnalysisError(f"no coalition member exports in this layer ({sorted(members)})")
-    comp = model.composition({"K": present}).to_numpy()[0]  # C[K, j]
-    X = model.X
-    imp_content = X.T.dot(comp)  # K content of each node's imports
-    is_member = np.array([n in members for n in nodes])
-    reexp_mix = np.where(is_member, comp - model.own_share, comp).clip(min=0.0)
-    conc_mask = np.array([n in conc for n in nodes], dtype=float)
-    to_concern_val = X.dot(conc_mask)  # each node's exports to concern destinations
-    to_concern = to_concern_val * reexp_mix
+    arr = coalition_arrays(model, members, conc)
     out = pd.DataFrame({
-        "country": nodes,
-        "coalition_imports": imp_content,
-        "to_concern": to_concern,
-        "exports_to_concern": to_concern_val,
+        "country": model.nodes,
+        "coalition_imports": arr["content"],
+        "to_concern": arr["to_concern"],
+        "exports_to_concern": arr["exports_to_concern"],
     })
     out["forward_exposure"] = np.divide(out["to_concern"], out["coalition_imports"],
                                         out=np.zeros(len(out)),

@@ -33,7 +33,7 @@ import pandas as pd
 
 from analytics import tracing
 from analytics.dataset import Dataset
-from analytics.diversion import diversion_exposure, forward_exposure
+from analytics.diversion import coalition_arrays
 from analytics.errors import AnalysisError, ConfigError
 from analytics.network import category_flows
 from analytics.reference import coalition_label, concern_destinations, resolve_coalition
@@ -142,8 +142,14 @@ def risk_components(
     concern: Sequence[str] | None = None,
     config: Mapping[str, Any] | None = None,
     cflows: pd.DataFrame | None = None,
+    cache: dict | None = None,
 ) -> pd.DataFrame:
     """All risk components (and their raw inputs) for every category x destination.
+
+    ``cache``: a dict kept by the caller across calls (e.g. the dashboard) that stores the
+    exposures of each (category, year, coalition) layer, so scoring another year reuses
+    the pre-event years already traced. The caller owns it and must not share it between
+    datasets.
 
     Returns one row per (year, category_id, destination) with the components of
     :data:`COMPONENTS` and raw columns ``imports``, ``coalition_content``,
@@ -175,48 +181,63 @@ def risk_components(
     else:
         n_ent = pd.Series(dtype=float)
 
+    key_members = tuple(sorted(members))
+    key_prod = production if isinstance(production, str) else id(production)
+
+    def layer_frame(cat: str, yr: int, lay: pd.DataFrame) -> pd.DataFrame | None:
+        """Exposures of every destination in one (category, year) layer (cached)."""
+        key = (cat, int(yr), key_members, key_prod, tuple(conc_set))
+        if cache is not None and key in cache:
+            return cache[key]
+        model = tracing.build_model(lay, production)
+        try:
+            arr = coalition_arrays(model, members, conc_set)
+        except AnalysisError:  # no member exports in this layer
+            res = None
+        else:
+            imports = model.imports
+            keep = imports > 0
+            imp, content = imports[keep], arr["content"][keep]
+            res = pd.DataFrame({
+                "imports": imp,
+                "coalition_content": content,
+                "coalition_share": np.minimum(content / imp, 1.0),
+                "via_hubs": arr["via_hubs"][keep],
+                "diversion_share": np.minimum(arr["via_hubs"][keep] / imp, 1.0),
+                "forward_share": np.clip(np.divide(
+                    arr["to_concern"][keep], content, out=np.zeros(keep.sum()),
+                    where=content > 0), 0.0, 1.0),
+                "to_concern": arr["to_concern"][keep],
+            }, index=pd.Index(model.nodes[keep], name="destination"))
+            # destinations of concern are targets, not conduits (as in forward_exposure)
+            res.loc[res.index.isin(conc_set), ["forward_share", "to_concern"]] = 0.0
+        if cache is not None:
+            cache[key] = res
+        return res
+
     frames = []
     for cat, sub in cflows.groupby("category_id", sort=True):
-        lay = sub[sub["year"] == year]
-        if lay.empty:
+        by_year = dict(tuple(sub.groupby("year", sort=False)))
+        lay = by_year.get(year)
+        if lay is None or lay.empty:
             continue
-        model = tracing.build_model(lay, production)
-        present = [m for m in members if m in set(model.nodes)]
-        if not present:
+        row = layer_frame(cat, year, lay)
+        if row is None:
             continue
-        dexp = diversion_exposure(lay, coalition=sorted(members), model=model,
-                                  countries=dataset.countries)
-        fexp = forward_exposure(lay, coalition=sorted(members), concern=conc_set,
-                                model=model, countries=dataset.countries)
-        row = dexp.set_index("destination")
-        fe = fexp.set_index("country")
         pre_vals = []
         for py in pre_years:
-            pl = sub[sub["year"] == py]
-            if pl.empty:
+            pl = by_year.get(py)
+            if pl is None or pl.empty:
                 continue
-            pm = tracing.build_model(pl, production)
-            if not any(m in set(pm.nodes) for m in members):
-                continue
-            pre_vals.append(diversion_exposure(pl, coalition=sorted(members), model=pm,
-                                               countries=dataset.countries).set_index(
-                "destination")["coalition_content"].rename(py))
+            pre_row = layer_frame(cat, py, pl)
+            if pre_row is not None:
+                pre_vals.append(pre_row["coalition_content"].rename(py))
         pre = (pd.concat(pre_vals, axis=1).fillna(0.0).mean(axis=1) if pre_vals
                else pd.Series(dtype=float))
-        dests = row.index
-        out = pd.DataFrame({
-            "year": year,
-            "category_id": cat,
-            "destination": dests,
-            "imports": row["imports"].to_numpy(),
-            "coalition_content": row["coalition_content"].to_numpy(),
-            "coalition_share": row["coalition_share"].to_numpy(),
-            "via_hubs": row["via_hubs"].to_numpy(),
-            "diversion_share": row["diversion_exposure"].to_numpy(),
-            "forward_share": fe["forward_exposure"].reindex(dests).fillna(0.0).to_numpy(),
-            "to_concern": fe["to_concern"].reindex(dests).fillna(0.0).to_numpy(),
-            "pre_coalition_content": pre.reindex(dests).fillna(0.0).to_numpy(),
-        })
+        out = row.reset_index()
+        out.insert(0, "category_id", cat)
+        out.insert(0, "year", year)
+        out["pre_coalition_content"] = pre.reindex(row.index).fillna(0.0).to_numpy()
         frames.append(out)
     if not frames:
         raise AnalysisError(f"no category has coalition-member exports in {year}")
@@ -309,6 +330,7 @@ def score_risk(
     config: Mapping[str, Any] | str | os.PathLike | None = None,
     cflows: pd.DataFrame | None = None,
     lang: str = "en",
+    cache: dict | None = None,
 ) -> pd.DataFrame:
     """Risk score 0-100 for every (year, category, destination), with components.
 
@@ -330,6 +352,8 @@ def score_risk(
         Destinations of concern for forward exposure (default: sanctioned or embargoed).
     config : mapping or path, optional
         Risk configuration (default: the bundled ``risk_config.toml``).
+    cache : dict, optional
+        Caller-kept cache of per-layer exposures (see :func:`risk_components`).
 
     Returns
     -------
@@ -352,7 +376,8 @@ def score_risk(
         cats = dataset.categories
         outbound = list(cats.loc[cats["direction"] == "outbound", "category_id"])
         if cflows is not None:
-            outbound = [c for c in outbound if c in set(cflows["category_id"])]
+            present = set(cflows["category_id"].unique())
+            outbound = [c for c in outbound if c in present]
         categories = outbound or None
     if cflows is None:
         cflows = category_flows(dataset, categories=categories)
@@ -360,7 +385,7 @@ def score_risk(
         year = int(cflows["year"].max())
     df = risk_components(dataset, year=year, coalition=coalition, event_year=event_year,
                          categories=categories, production=production, concern=concern,
-                         config=cfg, cflows=cflows)
+                         config=cfg, cflows=cflows, cache=cache)
     w = _weights(cfg)
     df["risk"] = _score(df, w)
     df = df.sort_values(["risk", "category_id", "destination"],

@@ -163,14 +163,19 @@ def risk_config() -> dict:
     return load_config(Settings.from_env().risk_config)
 
 
+_LAYER_CACHE: dict[str, dict] = {}
+
+
 @memoize(maxsize=64)
 def risk_scores(year: int, coalition: str) -> pd.DataFrame:
-    """Risk scores of every category x destination (memoized per year and coalition)."""
+    """Risk scores of every category x destination (memoized per year and coalition; the
+    per-layer exposures are cached too, so another year reuses the pre-event years)."""
     from analytics.risk import score_risk
 
     members = coalition.split(",") if "," in coalition else coalition
+    cache = _LAYER_CACHE.setdefault(snapshot(), {})
     return _freeze(score_risk(dataset(), year=int(year), coalition=members, cflows=cflows(),
-                              config=risk_config()))
+                              config=risk_config(), cache=cache))
 
 
 @memoize(maxsize=64)
@@ -181,10 +186,14 @@ def risk_sensitivity(year: int, coalition: str) -> pd.DataFrame:
 
 
 def warm(coalition: str = "group_a") -> None:
-    """Compute the default views once (before gunicorn forks its workers)."""
+    """Compute the default views once (before gunicorn forks its workers): the risk scores
+    of every coalition preset in the latest year (which also caches the pre-event years,
+    so other years are quick)."""
     y = default_year()
     risk_scores(y, coalition)
     risk_sensitivity(y, coalition)
+    for opt in coalition_options():
+        risk_scores(y, opt["value"])
 
 
 @memoize(maxsize=2)
