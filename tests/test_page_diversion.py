@@ -267,7 +267,8 @@ def test_update_did_forest(page, ds):
     from analytics.eventstudy import diff_in_diff
 
     event = page._default_event("RUS")
-    fig, dl, note = page.update_did("chpl_tier1", "group_a", event, "RUS")
+    fig, dl, note, poll_off = page.update_did("chpl_tier1", "group_a", event, "RUS")
+    assert poll_off  # precomputed at start-up: shown at once
     did = diff_in_diff(ds, coalition="group_a", categories=["chpl_tier1"], year=2022)
     tr = fig["data"][0]
     assert sorted(tr["x"]) == pytest.approx(sorted(did["estimate"]))
@@ -276,7 +277,7 @@ def test_update_did_forest(page, ds):
     for hub in up["hub"]:
         assert page.country_name(hub) in note
     # inbound categories get a message, not a regression
-    fig2, _, note2 = page.update_did("gallium_germanium", "group_a", event, "RUS")
+    fig2, _, note2, _ = page.update_did("gallium_germanium", "group_a", event, "RUS")
     assert "outbound" in note2
     assert fig2["layout"]["annotations"][0]["text"].startswith("the difference-in-diff")
 
@@ -304,10 +305,24 @@ def test_empty_selections_do_not_raise(page):
         rows, note, fig, *_ = page.update_hubs("RUS", "chpl_tier1", "group_a", none)
         assert "no policy event selected: pre/post split at 2022" in note
         assert rows
-    _, dl, _ = page.update_did("chpl_tier1", "group_a", page.NO_EVENT, "RUS")
-    assert "event=none" in dl.children[1].href
-    fig, _, note = page.update_did(None, "group_a", None, "RUS")
+    out = page.update_did("chpl_tier1", "group_a", page.NO_EVENT, "RUS")
+    if not out[3]:  # estimating in the background: the poll brings the result
+        page._did_job("group_a", "chpl_tier1", page._split_year(page.NO_EVENT)).result()
+        out = page.poll_did(1, "chpl_tier1", "group_a", page.NO_EVENT, "RUS")
+    assert out[3] is True
+    assert "event=none" in out[1].children[1].href
+    fig, _, note, _ = page.update_did(None, "group_a", None, "RUS")
     assert "Select" in note
+
+
+def test_did_runs_in_the_background_and_is_polled(page):
+    args = ("bearings", "g7", page._default_event("RUS"), "RUS")
+    first = page.update_did(*args)
+    if first[3] is False:  # not computed yet: placeholder, poll enabled
+        assert "Estimating" in first[2]
+        page._did_job("g7", "bearings", page._split_year(args[2])).result(timeout=120)
+    done = page.poll_did(1, *args)
+    assert done[3] is True and done[0]["data"]
 
 
 def test_download_route_rejects_unknown_category(page):

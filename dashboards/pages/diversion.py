@@ -12,11 +12,13 @@ start-up.
 from __future__ import annotations
 
 import functools
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import dash
 import numpy as np
 import pandas as pd
-from dash import Input, Output, State, callback, html, no_update
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from analytics import tracing
 from analytics.diversion import diversion_routes, hub_ranking, route_paths, yearly_route_values
@@ -158,18 +160,52 @@ def _hubs(coalition: str, destination: str, category: str, year0: int):
         return str(err)
 
 
+# The regression takes 0.3-1 s on a cache miss: it runs on a background thread while the
+# page shows "estimating" and polls (dcc.Interval), so no callback waits for it.
+_DID_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="did")
+_DID_JOBS: dict[tuple, Future] = {}
+_DID_LOCK = threading.Lock()
+
+
+def _did_job(coalition: str, category: str, year0: int) -> Future:
+    key = (data.snapshot(), coalition, category, int(year0))
+    with _DID_LOCK:
+        job = _DID_JOBS.get(key)
+        if job is None:
+            job = _DID_POOL.submit(_did, coalition, category, int(year0))
+            _DID_JOBS[key] = job
+        return job
+
+
+def _precomputed_did(coalition: str, category: str, year0: int) -> pd.DataFrame | None:
+    """The store's precomputed estimates (derived table ``did``) for this selection."""
+    pre = data.derived("did")
+    if pre is None:
+        return None
+    hit = pre[(pre["coalition"] == coalition) & (pre["category_id"] == category)
+              & (pre["event_year"] == int(year0))]
+    return hit.drop(columns="coalition").reset_index(drop=True) if len(hit) else None
+
+
+def _did_ready(coalition: str, category: str, event: str | None) -> bool:
+    """Whether the estimates can be shown without waiting."""
+    if not _is_outbound(category):
+        return True
+    year0 = _split_year(event)
+    if _precomputed_did(coalition, category, year0) is not None:
+        return True
+    return _did_job(coalition, category, year0).done()
+
+
 @data.memoize(maxsize=256)
 def _did(coalition: str, category: str, year0: int):
     """(estimates, messages) of the difference-in-differences; estimates None on failure.
 
     The store's precomputed estimates (derived table ``did``) serve the default coalition.
     """
-    pre = data.derived("did")
-    if pre is not None:
-        hit = pre[(pre["coalition"] == coalition) & (pre["category_id"] == category)
-                  & (pre["event_year"] == int(year0))]
-        if len(hit):
-            return hit.drop(columns="coalition").reset_index(drop=True), ()
+    hit = _precomputed_did(coalition, category, year0)
+    if hit is not None:
+        return hit, ()
     try:
         out = diff_in_diff(data.dataset(), coalition=_coalition_arg(coalition),
                            categories=[category], year=int(year0))
@@ -211,12 +247,27 @@ def _event_options(destination: str) -> list[dict]:
 @data.memoize(maxsize=256)
 def _default_event(destination: str) -> str | None:
     """The first sanctions / outbound-control event for the destination (else the first
-    event concerning it; :data:`NO_EVENT` when there is none)."""
+    event concerning it; :data:`NO_EVENT` when there is none). An event that leaves no
+    data year before or after it (a store of other years than the demo world's) gives
+    way to the first event concerning the destination that splits the store's years."""
+    ev = _events_for(destination)
     try:
-        return str(event_year(data.dataset(), destination=destination)[1]["event_id"])
+        first = str(event_year(data.dataset(), destination=destination)[1]["event_id"])
     except AnalysisError:
-        ev = _events_for(destination)
-        return str(ev["event_id"].iloc[0]) if len(ev) else NO_EVENT
+        first = str(ev["event_id"].iloc[0]) if len(ev) else NO_EVENT
+    if not _has_event(first) or _splits(first):
+        return first
+    return next((str(e) for e in ev["event_id"] if _splits(str(e))), NO_EVENT)
+
+
+def _splits(event: str) -> bool:
+    """Whether the store has data years both before and from the event's split year."""
+    try:
+        year0 = event_year(data.dataset(), event)[0]
+    except AnalysisError:
+        return False
+    ys = data.years()
+    return any(y < year0 for y in ys) and any(y >= year0 for y in ys)
 
 
 def _has_event(event: str | None) -> bool:
@@ -432,7 +483,8 @@ def _body(query: dict):
              title=f"The {K_PATHS} largest multi-hop paths"),
         card(html.Div([
             html.Div([html.Div(id="diversion-did-dl"), graph("diversion-did"),
-                      html.P(id="diversion-did-note", className="muted")]),
+                      html.P(id="diversion-did-note", className="muted"),
+                      dcc.Interval(id="diversion-did-poll", interval=400, disabled=True)]),
             html.Div([html.Div([grid_export_button("diversion-prepost")],
                                className="download-bar"),
                       _table("diversion-prepost", _prepost_defs(), height=420,
@@ -664,16 +716,44 @@ def _prepost(coalition: str, hubs, category: str, year0: int) -> pd.DataFrame | 
     Output("diversion-did", "figure"),
     Output("diversion-did-dl", "children"),
     Output("diversion-did-note", "children"),
+    Output("diversion-did-poll", "disabled"),
     Input("diversion-category", "value"),
     Input("diversion-coalition", "value"),
     Input("diversion-event", "value"),
     Input("diversion-destination", "value"),
 )
 def update_did(category, coalition, event, destination):
-    """The difference-in-differences forest plot (slow on a cache miss: own callback)."""
+    """The difference-in-differences forest plot; while a regression is still running in
+    the background, a placeholder and the poll that will fetch it."""
     if not (category and coalition):
         msg = "Select a category and a coalition."
-        return fig_empty(msg), None, msg
+        return fig_empty(msg), None, msg, True
+    if not _did_ready(coalition, category, event):
+        msg = "Estimating the difference-in-differences regression..."
+        return fig_empty(msg), None, msg, False
+    return (*_did_outputs(category, coalition, event, destination), True)
+
+
+@callback(
+    Output("diversion-did", "figure", allow_duplicate=True),
+    Output("diversion-did-dl", "children", allow_duplicate=True),
+    Output("diversion-did-note", "children", allow_duplicate=True),
+    Output("diversion-did-poll", "disabled", allow_duplicate=True),
+    Input("diversion-did-poll", "n_intervals"),
+    State("diversion-category", "value"),
+    State("diversion-coalition", "value"),
+    State("diversion-event", "value"),
+    State("diversion-destination", "value"),
+    prevent_initial_call=True,
+)
+def poll_did(_n, category, coalition, event, destination):
+    """Show the estimates once the background regression has finished."""
+    if not (category and coalition) or not _did_ready(coalition, category, event):
+        return no_update, no_update, no_update, no_update
+    return (*_did_outputs(category, coalition, event, destination), True)
+
+
+def _did_outputs(category, coalition, event, destination):
     params = {"destination": destination, "category": category, "coalition": coalition,
               "event": event}
     fig = _figure("did_forest", params)
