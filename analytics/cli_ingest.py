@@ -1,4 +1,4 @@
-"""``chokepoint ingest baci|comtrade`` and ``chokepoint fetch baci``.
+"""``chokepoint ingest baci|comtrade|csv`` and ``chokepoint fetch baci``.
 
 Imported by :func:`analytics.cli._load_extensions`; adds its subcommands through
 ``analytics.cli._EXTENSIONS``. The summaries go to stdout, progress bars to stderr; bad
@@ -67,6 +67,55 @@ def _ingest_comtrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ingest_csv(args: argparse.Namespace) -> int:
+    from analytics.sources.csvflows import ingest_flows_file
+
+    report = ingest_flows_file(
+        args.paths, args.store, mapping=args.map, year=args.year,
+        value_unit=args.value_unit, hs_version=args.hs_version,
+        sum_duplicates=args.sum_duplicates, lenient=args.lenient, name=args.name,
+        data_source=args.data_source)
+    for line in report.lines():
+        print(line)
+    _print_store(Path(args.store))
+    return 0
+
+
+def _add_csv_kind(kinds) -> None:
+    """``chokepoint ingest csv``: any tidy flows file (see analytics.sources.csvflows)."""
+    v = kinds.add_parser(
+        "csv", help="a tidy flows file (CSV, CSV.gz or Parquet) with a column mapping",
+        description="Check a tidy flows file (one row per flow) and add its years to a "
+                    "store. Country codes may be ISO3 or UN M49/Comtrade numbers; "
+                    "aggregates (World, EU) are dropped and counted; HS codes are "
+                    "zero-padded to six digits. Bad rows stop the ingest with the file, "
+                    "line, column, value and remedy (--lenient drops and counts them).")
+    v.add_argument("paths", nargs="+", metavar="PATH",
+                   help=".csv, .csv.gz or .parquet file(s) read with the same mapping")
+    v.add_argument("--store", required=True, help="store folder (created if absent)")
+    v.add_argument("--map", metavar="FIELD=COLUMN,...",
+                   help="canonical field -> column, e.g. exporter=i,importer=j,hs6=cmd,"
+                        "value_usd=value (fields: year, exporter, importer, hs6, value_usd, "
+                        "quantity; an unmapped field uses a column of its own name)")
+    v.add_argument("--year", type=int,
+                   help="year of a file without a year column (with one: a check)")
+    v.add_argument("--value-unit", choices=("usd", "kusd"), default="usd",
+                   help="unit of the value column (kusd = thousand USD, as BACI's v)")
+    v.add_argument("--hs-version", help="HS version of the codes, e.g. HS2017 (needed to "
+                                        "create a store; must equal an existing store's)")
+    v.add_argument("--sum-duplicates", action="store_true",
+                   help="add up rows of the same (year, exporter, importer, hs6), e.g. "
+                        "national 8-11 digit tariff lines of one HS6 code (default: such "
+                        "rows are duplicates and an error)")
+    v.add_argument("--lenient", action="store_true",
+                   help="drop bad rows and count them instead of stopping")
+    v.add_argument("--name", help="dataset name shown by the dashboard (new store: the "
+                                  "file name)")
+    v.add_argument("--data-source", help="who produced the data, kept in the provenance "
+                                         "(e.g. 'CEPII BACI HS17 V202601')")
+    v.set_defaults(handler=_ingest_csv)
+
+
 def _fetch_baci(args: argparse.Namespace) -> int:
     from analytics.sources.fetch import fetch_baci
 
@@ -133,6 +182,7 @@ def register(sub) -> None:
     c.add_argument("--lenient", action="store_true",
                    help="drop bad rows and count them instead of stopping")
     c.set_defaults(handler=_ingest_comtrade)
+    _add_csv_kind(kinds)
 
     f = sub.add_parser("fetch", help="download source data (resumable, verified)")
     fk = f.add_subparsers(dest="source", required=True, metavar="SOURCE")

@@ -429,7 +429,8 @@ def screen_routes(
     post = list(post_years) if post_years is not None else [t for t in years
                                                             if t >= event_year]
     if not pre_years or not post:
-        raise AnalysisError(f"need years before and from {event_year}; data has {years}")
+        raise AnalysisError(f"need years before and from {event_year}; data has "
+                            f"{[int(t) for t in years]}")
     keys = ["category_id", "hub", "destination"]
     wide = y.pivot_table(index=keys, columns="year", values="value", aggfunc="sum",
                          fill_value=0.0).reindex(columns=years, fill_value=0.0)

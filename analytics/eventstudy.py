@@ -101,7 +101,8 @@ def prepost_growth(
     pre = [y for y in years if y < event_year]
     post = [y for y in years if y >= event_year]
     if not pre or not post:
-        raise AnalysisError(f"need years before and from {event_year}; data has {years}")
+        raise AnalysisError(f"need years before and from {event_year}; data has "
+                            f"{[int(y) for y in years]}")
     wide = sub.pivot_table(index=["importer", "category_id"], columns="year",
                            values="value_usd", aggfunc="sum", fill_value=0.0).reindex(
         columns=years, fill_value=0.0)
@@ -220,7 +221,8 @@ def diff_in_diff(
           & (f["value_usd"] > 0)]
     years = sorted(f["year"].unique())
     if not any(y < t0 for y in years) or not any(y >= t0 for y in years):
-        raise AnalysisError(f"need years before and from {t0}; data has {years}")
+        raise AnalysisError(f"need years before and from {t0}; data has "
+                            f"{[int(y) for y in years]}")
     if control_products is None:
         control_products = sorted(set(f["hs6"]) - controlled_codes)
     recs = []

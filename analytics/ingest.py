@@ -346,8 +346,11 @@ def connect(*, threads: int | None = None, memory_limit: str | None = None,
     if temp_directory is not None:
         con.execute("SET temp_directory = ?", [str(temp_directory)])
     con.execute("SET preserve_insertion_order = true")
-    con.execute("SET enable_progress_bar = true")
-    con.execute("SET enable_progress_bar_print = false")
+    try:
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
+    except duckdb.Error:  # e.g. in Jupyter without ipywidgets: progress is cosmetic
+        pass
     return con
 
 

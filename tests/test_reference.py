@@ -396,7 +396,7 @@ def test_events_reference_known_categories_and_countries(countries):
             assert set(row.categories.split(";")) <= cats, row.event_id
         if row.destinations != "all":
             assert set(row.destinations.split(";")) <= known, row.event_id
-    assert set(ev["jurisdiction"]) <= {"JP", "US", "EU", "UK", "NL", "CN", "multilateral"}
+    assert set(ev["jurisdiction"]) <= {"JP", "US", "EU", "UK", "NL", "CN", "TW", "multilateral"}
     assert ev["date"].is_monotonic_increasing
 
 

@@ -159,6 +159,8 @@ def fig_concentration_trend(conc: pd.DataFrame, *, x: str = "year", y: str = "hh
     fig.update_layout(template=TEMPLATE, font_family=font_family(lang), title=title or "",
                       xaxis_title=label(x, lang), yaxis_title=label(y, lang),
                       yaxis_range=[0, 1], height=340)
+    if x == "year":  # whole years only (a store of two years would get 2022.5 ticks)
+        fig.update_xaxes(dtick=1, tickformat="d")
     return fig
 
 
@@ -188,4 +190,6 @@ def fig_supplier_shares(shares: pd.DataFrame, *, x: str = "year", supplier: str 
     fig.update_layout(template=TEMPLATE, font_family=font_family(lang), title=title or "",
                       xaxis_title=label(x, lang), yaxis_title=label("share", lang),
                       yaxis_tickformat=".0%", yaxis_range=[0, 1], height=360)
+    if x == "year":  # whole years only
+        fig.update_xaxes(dtick=1, tickformat="d")
     return fig
