@@ -191,12 +191,14 @@ def dependency_flags(
     dep["dependent"] = (dep["hhi"] > hhi_threshold) & (
         dep["import_export_ratio"] > ratio_threshold)
     dep = dep.sort_values([group, "importer", "year"]).reset_index(drop=True)
-    years = sorted(dep["year"].unique())
-    # count dependent years in the window ending at each year (missing years count False)
+    years = sorted(int(y) for y in dep["year"].unique())
+    # count dependent years in the calendar window ending at each year (years without data
+    # count as not dependent)
+    calendar = list(range(years[0], years[-1] + 1)) if years else []
     full = dep.pivot_table(index=[group, "importer"], columns="year", values="dependent",
-                           aggfunc="any", fill_value=False).reindex(columns=years,
+                           aggfunc="any", fill_value=False).reindex(columns=calendar,
                                                                     fill_value=False)
-    counts = full.astype(int).T.rolling(window, min_periods=1).sum().T
+    counts = full.astype(int).T.rolling(window, min_periods=1).sum().T[years]
     persistent = (counts >= min_years).stack().rename("persistent").reset_index()
     out = dep.merge(persistent, on=[group, "importer", "year"], how="left")
     cols = ["year", group, "importer", "hhi", "import_export_ratio", "top_supplier",

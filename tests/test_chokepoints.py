@@ -71,6 +71,17 @@ def test_dependency_flags_persistence_and_ratio():
     assert x.loc[2022, "import_export_ratio"] == pytest.approx(0.1)
 
 
+def test_dependency_window_counts_calendar_years():
+    # data for 2018, 2022 and 2024 only: 2018 is outside 2024's window (2022-2024)
+    rows = [(y, e, "X", "c", v) for y in (2018, 2022, 2024)
+            for e, v in (("A", 9.0), ("B", 1.0))]
+    f = pd.DataFrame(rows, columns=["year", "exporter", "importer", "category_id",
+                                    "value_usd"])
+    x = cp.dependency_flags(f).set_index("year")
+    assert list(x["dependent"]) == [True, True, True]
+    assert list(x["persistent"]) == [False, False, True]
+
+
 # ------------------------------------------------------------------ centrality
 def test_centrality_on_a_star_through_a_hub():
     f = F(("A", "H", 2.0), ("B", "H", 2.0), ("H", "C", 2.0), ("H", "D", 2.0))
