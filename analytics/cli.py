@@ -70,8 +70,6 @@ def serve(store_path: Path, *, host: str, port: int, workers: int = 1,
     os.environ["CHOKEPOINT_STORE"] = str(Path(store_path).resolve())
     url = f"http://{host}:{port}"
     if not debug and os.name == "posix" and _has_gunicorn():
-        import subprocess
-
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         if not Path(gunicorn).exists():
             import shutil
@@ -82,10 +80,9 @@ def serve(store_path: Path, *, host: str, port: int, workers: int = 1,
                "dashboards.wsgi:server"]
         _info(f"serving {store_path} on {url} with {max(workers, 1)} gunicorn worker(s) "
               f"(Ctrl+C to stop)")
-        try:
-            return subprocess.call(cmd)
-        except KeyboardInterrupt:
-            return 0
+        sys.stdout.flush()
+        # become gunicorn: signals (Ctrl+C, kill) reach the server itself, no orphan left
+        os.execv(gunicorn, cmd)
     from dashboards.app import create_app
 
     app = create_app(store_path)
