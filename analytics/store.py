@@ -950,7 +950,8 @@ def _canonical_flows_schema(schema: pa.Schema) -> bool:
 def _duck() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection without DuckDB's own progress bar on stdout."""
     con = duckdb.connect(":memory:")
-    con.execute("SET enable_progress_bar = false")
+    with contextlib.suppress(duckdb.Error):  # Jupyter without ipywidgets refuses the setting
+        con.execute("SET enable_progress_bar = false")
     return con
 
 
