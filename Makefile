@@ -5,6 +5,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8050
 PYTEST_ARGS ?=
+# versions the test suite last passed with (regenerate: pip freeze --exclude-editable)
+CONSTRAINTS := -c constraints.txt
 
 .PHONY: demo test bench lint serve clean help
 
@@ -18,16 +20,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+$(VENV)/.installed-base: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q $(CONSTRAINTS) -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[test]"
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q $(CONSTRAINTS) -e ".[test]"
 	@touch $(VENV)/.installed-base $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[dev]"
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q $(CONSTRAINTS) -e ".[dev]"
 	@touch $(VENV)/.installed-base $(VENV)/.installed-test $@
 
 demo: $(VENV)/.installed-base
