@@ -92,6 +92,10 @@ __all__ = [
     "write_derived",
     "read_derived",
     "derived_names",
+    "update_table_files",
+    "table_files",
+    "table_partitions",
+    "read_table",
     "load_flows",
     "query",
     "manifest",
@@ -775,6 +779,7 @@ def read_dataset(
     *,
     verify: bool = False,
     years: int | Iterable[int] | None = None,
+    partitioned: bool = False,
 ) -> Dataset:
     """Read the current snapshot of a store back into a :class:`~analytics.dataset.Dataset`.
 
@@ -787,6 +792,11 @@ def read_dataset(
         always checked).
     years : int or iterable of int, optional
         Read only these flows years (years absent from the store are ignored).
+    partitioned : bool, default False
+        Also read the *partitioned* tables (written by :func:`update_table_files`, e.g.
+        transaction-level ``shipments``: possibly tens of millions of rows). By default
+        they are skipped (the dataset's field is None); read them in parts with
+        :func:`read_table`, or list their files with :func:`table_files` (for Dask).
 
     Returns
     -------
@@ -814,6 +824,11 @@ def read_dataset(
                 parts = [_read_table(snap, e, table, verify) for e in entries]
                 tables[key] = (pd.concat(parts, ignore_index=True) if parts
                                else empty(table))
+            elif any(_PARTITION in e for e in entries):
+                if partitioned:
+                    parts = [_read_table(snap, e, table, verify)
+                             for e in sorted(entries, key=_partition_order)]
+                    tables[key] = pd.concat(parts, ignore_index=True)
             elif entries:
                 if len(entries) > 1:
                     raise _corrupted(snap.dir / MANIFEST, f"lists {len(entries)} files "
@@ -1335,7 +1350,8 @@ def query(
     """Run one read-only SQL query on the current snapshot with DuckDB.
 
     Views: ``flows`` (all years, hive-partitioned by year), one view per other present
-    table (``countries``, ``categories``, ...) and ``derived_<name>`` per derived table.
+    table (``countries``, ``categories``, ...; a partitioned table such as ``shipments``
+    is one view over all its files) and ``derived_<name>`` per derived table.
     The in-memory connection can read only the snapshot's directory.
 
     Parameters
@@ -1378,10 +1394,13 @@ def query(
             for key, table in TABLE_FIELDS.items():
                 if key == "flows":
                     continue
-                for e in snap.entries(key):
+                files = []
+                for e in sorted(snap.entries(key), key=_partition_order):
                     p = _file(snap, e)
                     _check_schema(p, table)
-                    con.read_parquet(str(p.resolve())).create_view(key)
+                    files.append(str(p.resolve()))
+                if files:  # one file, or the files of a partitioned table
+                    con.read_parquet(files[0] if len(files) == 1 else files).create_view(key)
             for name, e in snap.derived().items():
                 con.read_parquet(str(_file(snap, e).resolve())).create_view(f"derived_{name}")
             con.execute("SET enable_external_access = false")
@@ -1474,3 +1493,450 @@ def verify_store(path: str | os.PathLike) -> dict:
         return _info(snap)
 
     return _reading(path, check)
+
+
+# ---------------------------------------------------------------------------------------
+# public API: partitioned tables (transaction-level shipments)
+# ---------------------------------------------------------------------------------------
+#
+# A partitioned table is a folder of Parquet files in the snapshot,
+# ``<table>/<key>=<value>/part-<k>.parquet`` (e.g. ``shipments/month=2023-01/part-0.parquet``),
+# each file holding exactly the table's columns. Its manifest entries carry ``partition``
+# (the value) and ``partition_key``. :func:`read_dataset` skips such tables unless
+# ``partitioned=True``; :func:`read_table` reads them with DuckDB filters and
+# :func:`table_files` lists them for engines such as Dask.
+
+_PARTITION = "partition"
+_PARTITION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def _partition_order(e: dict) -> tuple:
+    return (str(e.get(_PARTITION, "")), e["path"])
+
+
+def _partitioned_schema(table: str) -> type[Table]:
+    if table == "flows" or table not in TABLE_FIELDS:
+        raise DataError(f"{table!r} cannot be stored as a partitioned table",
+                        source="update_table_files",
+                        remedy=f"use one of {[t for t in TABLE_FIELDS if t != 'flows']} "
+                               "(flows have update_flow_files)")
+    return TABLE_FIELDS[table]
+
+
+def _collect_table_files(files: Any, key: str) -> dict[str, list[Path]]:
+    """Partition value -> files, from a mapping or a hive-style folder ``key=value/*.parquet``."""
+    out: dict[str, list[Path]] = {}
+    if isinstance(files, (str, os.PathLike)):
+        folder = Path(files)
+        if not folder.is_dir():
+            raise DataError("not a folder of Parquet files", source=str(folder),
+                            remedy=f"give a folder holding {key}=<value>/*.parquet")
+        for sub in sorted(folder.iterdir()):
+            if sub.is_dir() and sub.name.startswith(f"{key}="):
+                found = sorted(sub.glob("*.parquet"))
+                if found:
+                    out[sub.name[len(key) + 1:]] = found
+            elif sub.suffix == ".parquet":
+                raise DataError(f"Parquet file outside a {key}=<value> folder",
+                                source=str(sub),
+                                remedy=f"write the files as {key}=<value>/*.parquet")
+    elif isinstance(files, Mapping):
+        for part, fs in files.items():
+            fs = [fs] if isinstance(fs, (str, os.PathLike)) else list(fs)
+            out[str(part)] = [Path(f) for f in fs]
+    else:
+        raise DataError("files must be a folder or a mapping partition -> file(s)",
+                        source="update_table_files", value=type(files).__name__)
+    for part in out:
+        if not _PARTITION_RE.match(part):
+            raise DataError("partition values are short names of letters, digits, '.', "
+                            "'_' and '-'", source="update_table_files", column=key,
+                            value=part, remedy="use e.g. 2023-01 for a month")
+    return out
+
+
+def _sql_checks(table: type[Table]) -> list[tuple[str, str, str]]:
+    """(column, check text, SQL condition that is TRUE for a failing row) per check."""
+    checks = []
+    for col, spec in table.__columns__.items():
+        q = f'"{col}"'
+        if not spec.nullable:
+            null = f"{q} IS NULL" + (f" OR trim({q}) = ''" if spec.dtype == "str" else "")
+            checks.append((col, "not null", null))
+        if spec.dtype == "str" and spec.pattern:
+            pat = spec.pattern.replace("'", "''")
+            checks.append((col, f"pattern {spec.pattern}",
+                           f"{q} IS NOT NULL AND NOT regexp_full_match({q}, '{pat}')"))
+        if spec.isin is not None:
+            vals = ", ".join("'" + str(v).replace("'", "''") + "'" for v in spec.isin)
+            checks.append((col, f"one of {list(spec.isin)}",
+                           f"{q} IS NOT NULL AND {q} NOT IN ({vals})"))
+        if spec.dtype in ("int", "float"):
+            for op, bound, text in (("<", spec.ge, ">="), ("<=", spec.gt, ">"),
+                                    (">", spec.le, "<=")):
+                if bound is not None:
+                    checks.append((col, f"{text} {bound:g}", f"{q} {op} {float(bound)!r}"))
+            if spec.dtype == "float":
+                checks.append((col, "finite", f"{q} IS NOT NULL AND NOT isfinite({q})"))
+    return checks
+
+
+def _check_table_content(paths: list[Path], table: type[Table], *, unique_over: list[Path]
+                         ) -> None:
+    """One DuckDB scan of ``paths`` with every column check of ``table``; the table's
+    unique key over ``unique_over``. Raises DataError naming the file and the counts."""
+    checks = _sql_checks(table)
+    con = _duck()
+    try:
+        if checks and paths:
+            cols = ", ".join(f"count(*) FILTER (WHERE {cond}) AS c{i}"
+                             for i, (_, _, cond) in enumerate(checks))
+            rows = con.execute(
+                f"SELECT filename, {cols} FROM read_parquet(?, filename = true, "
+                "hive_partitioning = false) GROUP BY filename ORDER BY filename",
+                [[str(p) for p in paths]]).fetchall()
+            for rec in rows:
+                failed = [f"{n:,} row(s) fail {checks[i][0]} {checks[i][1]}"
+                          for i, n in enumerate(rec[1:]) if n]
+                if failed:
+                    raise DataError("file fails the table's checks: " + "; ".join(failed),
+                                    source=str(rec[0]),
+                                    remedy=f"write canonical {table.__name__} rows (see "
+                                           "analytics.schemas) and load the files again")
+        if table.unique and unique_over:
+            key = ", ".join(f'"{c}"' for c in table.unique)
+            dup = con.execute(
+                f"SELECT count(*) - count(DISTINCT ({key})) FROM read_parquet(?, "
+                "hive_partitioning = false)", [[str(p) for p in unique_over]]).fetchall()[0][0]
+            if dup:
+                ex = con.execute(
+                    f"SELECT {key} FROM read_parquet(?, hive_partitioning = false) "
+                    f"GROUP BY ALL HAVING count(*) > 1 LIMIT 1",
+                    [[str(p) for p in unique_over]]).fetchall()[0]
+                raise DataError(f"{dup:,} row(s) repeat the unique key "
+                                f"({', '.join(table.unique)})", source=table.__name__,
+                                column="+".join(table.unique), value="|".join(map(str, ex)),
+                                remedy="each key must occur once across all partitions: "
+                                       "remove the duplicates and load again")
+    finally:
+        con.close()
+
+
+def update_table_files(
+    path: str | os.PathLike,
+    table: str,
+    files: str | os.PathLike | Mapping[str, str | os.PathLike | Iterable[str | os.PathLike]],
+    *,
+    partition_key: str = "month",
+    append: bool = False,
+    provenance: Mapping[str, Mapping[str, Any]] | None = None,
+    hs_version: str | None = None,
+    dataset_name: str | None = None,
+    reference_tables: Mapping[str, pd.DataFrame] | None = None,
+    synthetic: bool = False,
+    move: bool = False,
+    trusted: bool = False,
+    keep_previous: bool = False,
+    drop_derived: Iterable[str] = (),
+) -> Path:
+    """Place a folder of ready Parquet files of a (large) table into a new snapshot.
+
+    For transaction-level tables that never fit in pandas (``shipments``: tens of
+    millions of rows): the files, written outside pandas (e.g. DuckDB's ``COPY ... TO dir
+    (PARTITION_BY (month))``), become ``<table>/<key>=<value>/part-<k>.parquet`` in the new
+    snapshot, which is switched to atomically like every other write.
+
+    Parameters
+    ----------
+    path : path-like
+        Store directory; created when absent (then ``hs_version`` and the required
+        reference tables are needed, as in :func:`update_flow_files`; the store has no
+        flows until some are added).
+    table : str
+        A table of :data:`analytics.dataset.TABLE_FIELDS` other than ``flows``.
+    files : path-like or mapping
+        A folder holding ``<partition_key>=<value>/*.parquet`` (DuckDB's hive layout), or
+        a mapping partition value -> file or list of files. Each file holds exactly the
+        table's columns (:mod:`analytics.schemas`).
+    partition_key : str, default "month"
+        Name of the partitioning (a lower-case identifier).
+    append : bool, default False
+        Keep the stored partitions that ``files`` does not replace (a partition given in
+        ``files`` replaces the stored one). By default the table is replaced as a whole.
+    provenance : mapping, optional
+        table name -> provenance entry, replacing the stored entries.
+    hs_version, dataset_name, reference_tables, synthetic
+        As in :func:`update_flow_files` (reference tables are validated and written
+        beside, replacing stored ones; e.g. ``{"brands": frame}``).
+    move : bool, default False
+        Move the files into the store (unlinked once the snapshot is current).
+    trusted : bool, default False
+        The producer enforced every check of the table in the query that wrote the files:
+        only the schema (Parquet metadata) is checked. Otherwise one DuckDB scan checks
+        every column (not null, patterns, bounds, finiteness) and the table's unique key
+        across all its partitions.
+    keep_previous : bool, default False
+        Keep the snapshot that was current before this write.
+    drop_derived : iterable of str, default ()
+        Derived tables computed from this table, dropped in the new snapshot: names, or
+        prefixes ending with ``*`` (``"shipments_*"``). Other derived tables are kept.
+
+    Returns
+    -------
+    Path
+        The store directory.
+
+    Raises
+    ------
+    DataError
+        Unknown table, bad partition value, missing or unreadable file, wrong columns, a
+        failing check or a repeated unique key (the message names the file).
+    HSVersionError
+        ``hs_version`` missing when creating, unknown, or different from the store's.
+    StoreCorrupted
+        The existing store cannot be read.
+
+    Notes
+    -----
+    Readers are unaffected by the write until the switch. :func:`read_dataset` leaves
+    partitioned tables out unless ``partitioned=True``; :func:`query` shows one view per
+    partitioned table.
+    """
+    root = _root(path)
+    schema_table = _partitioned_schema(table)
+    if not _KEY_RE.match(partition_key):
+        raise DataError("partition_key is a lower-case identifier", value=partition_key,
+                        source="update_table_files", remedy="e.g. partition_key='month'")
+    prov = _plain_provenance(provenance)
+    if hs_version is not None:
+        _check_hs_version(hs_version, "update_table_files(hs_version=...)")
+    refs: dict[str, pd.DataFrame] = {}
+    for key, frame in (reference_tables or {}).items():
+        if key not in TABLE_FIELDS or key in ("flows", table):
+            raise DataError(f"unknown reference table {key!r}", source="reference_tables",
+                            remedy="use names from "
+                                   f"{[t for t in TABLE_FIELDS if t not in ('flows', table)]}")
+        if frame is not None:
+            src = prov.get(key, {}).get("source", key)
+            refs[key] = validate(frame, TABLE_FIELDS[key], source=f"{key} ({src})")
+    parts = _collect_table_files(files, partition_key)
+    rows_of: dict[Path, int] = {}
+    for fs in parts.values():
+        for f in fs:
+            try:
+                meta = pq.read_metadata(f)
+                schema = pq.read_schema(f)
+            except FileNotFoundError:
+                raise DataError(f"{table} file not found", source=str(f),
+                                remedy="check the path produced by the ingest step") from None
+            except (pa.ArrowException, OSError) as err:
+                raise DataError(f"not a readable Parquet file ({err})", source=str(f),
+                                remedy="re-run the step that produced it") from err
+            problem = _schema_problem(schema, schema_table)
+            if problem:
+                raise DataError(problem, source=str(f),
+                                remedy=f"write exactly the columns {schema_table.columns()}")
+            rows_of[f] = int(meta.num_rows)
+    drop_names = {d for d in drop_derived if not d.endswith("*")}
+    drop_prefixes = tuple(d[:-1] for d in drop_derived if d.endswith("*"))
+
+    def keep(e: dict) -> bool:
+        if e["table"] == table:
+            return append and _PARTITION in e and e[_PARTITION] not in parts
+        if e["table"] == DERIVED:
+            return not (e["name"] in drop_names or e["name"].startswith(drop_prefixes))
+        return e["table"] not in refs
+
+    def populate(b: _Builder, prev: _Snapshot | None) -> dict:
+        if prev is None:
+            if hs_version is None:
+                raise HSVersionError("hs_version is required when creating a store",
+                                     source=str(root), remedy="pass e.g. hs_version='HS2017'")
+            missing = [t for t in REQUIRED_TABLES if t != "flows" and t not in refs]
+            if missing:
+                raise DataError(f"creating a store needs the reference tables {missing}",
+                                source=str(root), remedy="pass them in reference_tables=")
+            man = {"name": dataset_name or "dataset", "synthetic": bool(synthetic),
+                   "hs_version": hs_version, "provenance": {}}
+        else:
+            man = prev.manifest
+            if hs_version is not None and man["hs_version"] != hs_version:
+                raise _hs_mismatch(man["hs_version"], hs_version, root)
+            if append and any(_PARTITION not in e for e in prev.entries(table)):
+                raise DataError(f"the store holds {table} as one file, not partitions",
+                                source=str(root), remedy="load with append=False")
+        kept = [e for e in (prev.manifest["files"] if prev else []) if keep(e)]
+        if not trusted:
+            new = [f for fs in parts.values() for f in fs]
+            old = [_file(prev, e) for e in kept if e["table"] == table] if prev else []
+            _check_table_content(new, schema_table, unique_over=new + old)
+        b.link_all(keep)
+        for part, fs in sorted(parts.items()):
+            for k, f in enumerate(fs):
+                b.add_file(f"{table}/{partition_key}={part}/part-{k}.parquet", table, f,
+                           rows_of[f], move=move, partition=part,
+                           partition_key=partition_key)
+        for key, frame in refs.items():
+            b.write_frame(f"{key}.parquet", key, frame)
+        return {"name": dataset_name or man["name"], "synthetic": man["synthetic"],
+                "hs_version": man["hs_version"],
+                "provenance": {**man["provenance"], **prov}}
+
+    return _commit(root, populate, previous="optional", keep_previous=keep_previous)
+
+
+def _table_entries(snap: _Snapshot, table: str, partitions) -> list[dict]:
+    if table not in TABLE_FIELDS:
+        raise DataError(f"unknown table {table!r}", source=str(snap.root),
+                        remedy=f"use one of {list(TABLE_FIELDS)}")
+    entries = sorted(snap.entries(table), key=_partition_order)
+    if partitions is not None:
+        wanted = {str(p) for p in ([partitions] if isinstance(partitions, str)
+                                   else partitions)}
+        entries = [e for e in entries if e.get(_PARTITION) in wanted]
+    return entries
+
+
+def table_files(
+    path: str | os.PathLike, table: str, *, partitions: str | Iterable[str] | None = None
+) -> list[Path]:
+    """Files of a table in the current snapshot (every partition, or the given ones).
+
+    For engines that read Parquet themselves (Dask, DuckDB, Arrow datasets). The files
+    are immutable; they stay valid while the snapshot is current (a later write removes
+    the superseded snapshot: a computation running across a write fails and can simply
+    be run again). An absent table gives an empty list.
+
+    Raises
+    ------
+    StoreNotFound, StoreCorrupted
+        No readable store, or a listed file is missing or has the wrong size.
+    DataError
+        Unknown table.
+    """
+    def files(snap: _Snapshot) -> list[Path]:
+        return [_file(snap, e) for e in _table_entries(snap, table, partitions)]
+
+    return _reading(path, files)
+
+
+def table_partitions(path: str | os.PathLike, table: str) -> pd.DataFrame:
+    """Partitions of a table: ``partition``, ``files``, ``rows``, ``bytes`` (sorted).
+
+    A table stored as one file has one row with partition ``""``.
+    """
+    def parts(snap: _Snapshot) -> pd.DataFrame:
+        recs: dict[str, list[int]] = {}
+        for e in _table_entries(snap, table, None):
+            r = recs.setdefault(str(e.get(_PARTITION, "")), [0, 0, 0])
+            r[0] += 1
+            r[1] += int(e["rows"])
+            r[2] += int(e["bytes"])
+        return pd.DataFrame([(k, *v) for k, v in sorted(recs.items())],
+                            columns=["partition", "files", "rows", "bytes"])
+
+    return _reading(path, parts)
+
+
+def read_table(
+    path: str | os.PathLike,
+    table: str,
+    *,
+    columns: Iterable[str] | None = None,
+    partitions: str | Iterable[str] | None = None,
+    isin: Mapping[str, Iterable[Any]] | None = None,
+    between: Mapping[str, tuple[Any, Any]] | None = None,
+    startswith: Mapping[str, Iterable[str]] | None = None,
+) -> pd.DataFrame:
+    """Rows of a (partitioned) table, filtered in DuckDB; canonical dtypes.
+
+    Parameters
+    ----------
+    path : path-like
+        Store directory.
+    table : str
+        e.g. ``"shipments"``.
+    columns : iterable of str, optional
+        Subset of the table's columns (kept in schema order).
+    partitions : str or iterable of str, optional
+        Read only these partitions (e.g. months ``["2023-01", "2023-02"]``).
+    isin : mapping column -> values, optional
+        ``column IN (values)``; an empty list matches nothing.
+    between : mapping column -> (low, high), optional
+        ``low <= column < high`` (half-open; either end may be None).
+    startswith : mapping column -> prefixes, optional
+        The text column starts with one of the prefixes (e.g. HS codes of a category).
+
+    Returns
+    -------
+    DataFrame
+        A fresh RangeIndex; rows in file order.
+
+    Raises
+    ------
+    DataError
+        Unknown table or column.
+    StoreNotFound, StoreCorrupted
+        As in :func:`read_dataset`.
+    """
+    schema_table = TABLE_FIELDS.get(table)
+    if schema_table is None:
+        raise DataError(f"unknown table {table!r}", source="read_table",
+                        remedy=f"use one of {list(TABLE_FIELDS)}")
+    known = schema_table.columns()
+    asked = known if columns is None else ([columns] if isinstance(columns, str)
+                                           else list(columns))
+    named = [*asked, *(isin or {}), *(between or {}), *(startswith or {})]
+    unknown = [c for c in named if c not in known]
+    if unknown:
+        raise DataError(f"unknown {table} column(s) {unknown}", source="read_table",
+                        remedy=f"choose from {known}")
+    cols = [c for c in known if c in set(asked)]
+    where, params = [], []
+    empty_filter = False
+    for col, values in (isin or {}).items():
+        vals = [values] if isinstance(values, str) else list(values)
+        if not vals:
+            empty_filter = True
+        where.append(f'"{col}" IN ({", ".join("?" * len(vals)) or "NULL"})')
+        params.extend(vals)
+    for col, (lo, hi) in (between or {}).items():
+        if lo is not None:
+            where.append(f'"{col}" >= ?')
+            params.append(lo)
+        if hi is not None:
+            where.append(f'"{col}" < ?')
+            params.append(hi)
+    for col, prefixes in (startswith or {}).items():
+        pre = [prefixes] if isinstance(prefixes, str) else list(prefixes)
+        if not pre:
+            empty_filter = True
+        where.append("(" + (" OR ".join(f'starts_with("{col}", ?)' for _ in pre) or "false")
+                     + ")")
+        params.extend(pre)
+
+    def load(snap: _Snapshot) -> pd.DataFrame:
+        entries = _table_entries(snap, table, partitions)
+        if not entries or empty_filter:
+            return empty(schema_table)[cols]
+        files = []
+        for e in entries:
+            p = _file(snap, e)
+            _check_schema(p, schema_table)
+            files.append(str(p))
+        sql = (f"SELECT {', '.join(chr(34) + c + chr(34) for c in cols)} FROM "
+               "read_parquet(?, hive_partitioning = false)")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        con = _duck()
+        try:
+            frame = con.sql(sql, params=[files, *params]).to_arrow_table().to_pandas()
+        except duckdb.Error as err:
+            raise _corrupted(snap.dir / table, f"DuckDB cannot read the {table} files "
+                                               f"({err})") from err
+        finally:
+            con.close()
+        return _canonical(frame, schema_table, snap.dir / table, columns=cols)
+
+    return _reading(path, load)

@@ -14,5 +14,7 @@ from analytics.figures.diversion import *  # noqa: F401,F403
 from analytics.figures.diversion import __all__ as _div
 from analytics.figures.profiles import *  # noqa: F401,F403
 from analytics.figures.profiles import __all__ as _prof
+from analytics.figures.shipments import *  # noqa: F401,F403
+from analytics.figures.shipments import __all__ as _ship
 
-__all__ = [*_core, *_chk, *_div, *_prof]
+__all__ = [*_core, *_chk, *_div, *_prof, *_ship]
