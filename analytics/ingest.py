@@ -241,6 +241,15 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def register_reason(*reasons: Reason) -> None:
+    """Add source-specific reasons (each ingester registers its own at import)."""
+    for r in reasons:
+        known = REASONS.get(r.code)
+        if known is not None and known != r:
+            raise ValueError(f"reason {r.code!r} registered twice with different texts")
+        REASONS[r.code] = r
+
+
 @dataclass
 class IngestReport:
     """What an ingest did: written and skipped years, counts, notes and drops.
@@ -260,11 +269,16 @@ class IngestReport:
     examples: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
+    unit: str = "flow rows"
 
     def lines(self) -> list[str]:
         """A human summary, one line per item."""
         out = [f"{self.source}: {len(self.years)} year(s) written to {self.store} "
                f"in {self.seconds:.1f} s"]
+        files = self.details.get("files")
+        for name, f in (files.items() if isinstance(files, dict) else ()):
+            if isinstance(f, dict) and "rows_written" in f and "rows_read" in f:
+                out.append(f"  {name}: {f['rows_written']:,} of {f['rows_read']:,} rows")
         for y in sorted(set(self.years) | set(self.skipped_years)):
             if y in self.skipped_years:
                 out.append(f"  {y}: skipped (--resume: the same source file is already in "
@@ -272,7 +286,7 @@ class IngestReport:
             else:
                 read = self.rows_read.get(y)
                 extra = f" of {read:,} read" if read is not None else ""
-                out.append(f"  {y}: {self.rows_written.get(y, 0):,} flow rows{extra}")
+                out.append(f"  {y}: {self.rows_written.get(y, 0):,} {self.unit}{extra}")
         if self.notes:
             out.append("handled as documented (counted, not errors):")
             out.extend(f"  {n:>12,}  {REASONS[r].text}" for r, n in

@@ -361,20 +361,25 @@ def trace_imports(
     if model is None:
         model = build_model(flows, production, reexport_share=reexport_share,
                             exporter=exporter, importer=importer, value=value)
-    comp = model.composition(_origin_groups(model, origins))  # origins x nodes
+    groups = _origin_groups(model, origins)
+    labels, rhs = model._rhs(groups)
+    C = model._solve(rhs).T  # (origins, nodes): origin mix of what each node ships
     # imports content: Z_imp[o, d] = sum_j C[o, j] X[j, d]
-    Zimp = model.X.T.dot(comp.to_numpy().T).T  # (origins, nodes)
-    out = pd.DataFrame(Zimp, index=comp.index, columns=model.nodes)
+    Zimp = np.asarray(model.X.T.dot(C.T)).T  # (origins, nodes)
+    cols = np.arange(len(model.nodes))
     if destinations is not None:
-        missing = [d for d in destinations if d not in set(model.nodes)]
-        keep = [d for d in destinations if d in set(model.nodes)]
-        out = out[keep]
+        known = set(model.nodes)
+        missing = [d for d in destinations if d not in known]
         if missing and len(missing) == len(destinations):
             raise NodeNotFound(f"destination(s) {missing} not in the layer")
-    long = out.rename_axis(index="origin", columns="destination").stack().rename(
-        "value").reset_index()
-    long = long[long["value"] > min_value].reset_index(drop=True)
-    long["value"] = long["value"].clip(lower=0.0)
+        cols = model.nodes.get_indexer([d for d in destinations if d in known])
+    sub = Zimp[:, cols]
+    o_idx, d_idx = np.nonzero(sub > min_value)  # long form straight from the arrays
+    long = pd.DataFrame({
+        "origin": np.asarray(labels, dtype=object)[o_idx],
+        "destination": np.asarray(model.nodes, dtype=object)[cols[d_idx]],
+        "value": sub[o_idx, d_idx].clip(min=0.0),
+    })
     long.attrs["strategy"] = model.strategy
     return long
 

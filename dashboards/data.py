@@ -17,7 +17,8 @@ from analytics.dataset import Dataset
 
 __all__ = ["configure", "store_path", "dataset", "snapshot", "flows_summary", "memoize",
            "cflows", "years", "default_year", "category_options", "coalition_options",
-           "country_options", "risk_config", "risk_scores", "risk_sensitivity", "warm"]
+           "country_options", "risk_config", "risk_scores", "risk_sensitivity", "warm", "freeze",
+           "derived", "page_options", "category_ids", "category_label"]
 
 _STATE: dict[str, Path | None] = {"store": None}
 
@@ -46,7 +47,7 @@ def snapshot() -> str:
     return store.snapshot_id(store_path())
 
 
-def _freeze(frame: pd.DataFrame) -> pd.DataFrame:
+def freeze(frame: pd.DataFrame) -> pd.DataFrame:
     for col in frame.columns:
         arr = frame[col].to_numpy()
         if hasattr(arr, "flags"):
@@ -61,7 +62,7 @@ def _freeze(frame: pd.DataFrame) -> pd.DataFrame:
 def _dataset(path: str, snap: str) -> Dataset:
     ds = store.read_dataset(path)
     for frame in ds.tables().values():
-        _freeze(frame)
+        freeze(frame)
     return ds
 
 
@@ -91,7 +92,7 @@ def memoize(maxsize: int = 256):
 def derived(name: str) -> pd.DataFrame | None:
     """A derived table of the store (precomputed results), or None."""
     frame = store.read_derived(store_path(), name)
-    return None if frame is None else _freeze(frame)
+    return None if frame is None else freeze(frame)
 
 
 @memoize(maxsize=4)
@@ -115,7 +116,7 @@ def cflows() -> pd.DataFrame:
     """Category flows (the store's pre-aggregated derived table)."""
     from analytics.precompute import store_category_flows
 
-    return _freeze(store_category_flows(store_path()))
+    return freeze(store_category_flows(store_path()))
 
 
 def years() -> list[int]:
@@ -174,7 +175,7 @@ def risk_scores(year: int, coalition: str) -> pd.DataFrame:
 
     members = coalition.split(",") if "," in coalition else coalition
     cache = _LAYER_CACHE.setdefault(snapshot(), {})
-    return _freeze(score_risk(dataset(), year=int(year), coalition=members, cflows=cflows(),
+    return freeze(score_risk(dataset(), year=int(year), coalition=members, cflows=cflows(),
                               config=risk_config(), cache=cache))
 
 
@@ -182,7 +183,7 @@ def risk_scores(year: int, coalition: str) -> pd.DataFrame:
 def risk_sensitivity(year: int, coalition: str) -> pd.DataFrame:
     from analytics.risk import sensitivity
 
-    return _freeze(sensitivity(risk_scores(year, coalition), config=risk_config()))
+    return freeze(sensitivity(risk_scores(year, coalition), config=risk_config()))
 
 
 def warm(coalition: str = "group_a") -> None:

@@ -6,10 +6,10 @@ or Japanese (``lang="ja"``). The briefing template (:mod:`analytics.briefing`) d
 the same figures for export.
 """
 
-from analytics.figures.core import *  # noqa: F401,F403
-from analytics.figures.core import __all__ as _core
 from analytics.figures.chokepoints import *  # noqa: F401,F403
 from analytics.figures.chokepoints import __all__ as _chk
+from analytics.figures.core import *  # noqa: F401,F403
+from analytics.figures.core import __all__ as _core
 from analytics.figures.diversion import *  # noqa: F401,F403
 from analytics.figures.diversion import __all__ as _div
 from analytics.figures.profiles import *  # noqa: F401,F403

@@ -87,6 +87,7 @@ from analytics.ingest import (
     Reason,
     connect,
     reference_tables,
+    register_reason,
 )
 from analytics.schemas import HS_VERSIONS, STR, Flows, validate
 
@@ -156,8 +157,7 @@ _CSV_REASONS = (
            "added up (--sum-duplicates)"),
     Reason("code_alias", "note", "pseudo-ISO3 code mapped to its country (S19 -> TWN)"),
 )
-for _r in _CSV_REASONS:
-    REASONS.setdefault(_r.code, _r)
+register_reason(*_CSV_REASONS)
 
 #: canonical field -> raw text column of the conversion tables
 _RAW = {"year": "year_raw", "exporter": "exporter_raw", "importer": "importer_raw",

@@ -85,6 +85,7 @@ from analytics.ingest import (
     Reason,
     connect,
     reference_tables,
+    register_reason,
     run_with_progress,
 )
 from analytics.schemas import Brands, Shipments, validate
@@ -136,8 +137,7 @@ _REASONS = (
     Reason("shp_unknown_brand", "note", "brand not in the brand table (headquarters "
            "unknown)"),
 )
-for _r in _REASONS:
-    REASONS.setdefault(_r.code, _r)
+register_reason(*_REASONS)
 
 _COLUMN_REASON = {"shp_bad_date": "date", "shp_bad_hs_code": "hs_code",
                   "shp_bad_value": "value_usd", "shp_negative_value": "value_usd",
@@ -938,6 +938,7 @@ def ingest_shipments(
     report.notes = notes
     report.examples = list(totals.examples)
     report.seconds = time.perf_counter() - t0
+    report.unit = "records"
     report.details = {"files": prov["files"], "months": len(_by_month(files)),
                       "rows": int(sum(per_year.values())), "hs_version": hs_version}
     return report
@@ -946,27 +947,5 @@ def ingest_shipments(
 def report_lines(report: IngestReport) -> list[str]:
     """A human summary of a shipments ingest, one line per item."""
     d = report.details
-    out = [f"shipments: {d.get('rows', 0):,} records in {d.get('months', 0)} month(s) "
-           f"written to {report.store} in {report.seconds:.1f} s"]
-    for name, f in d.get("files", {}).items():
-        out.append(f"  {name}: {f['rows_written']:,} of {f['rows_read']:,} rows")
-    for y in report.years:
-        out.append(f"  {y}: {report.rows_written[y]:,} records")
-    if report.notes:
-        out.append("handled as documented (counted, not errors):")
-        out.extend(f"  {n:>12,}  {REASONS[r].text}" for r, n in
-                   sorted(report.notes.items(), key=lambda kv: -kv[1]) if n)
-    if report.dropped:
-        out.append("dropped (--lenient):")
-        out.extend(f"  {n:>12,}  {REASONS[r].text}" for r, n in
-                   sorted(report.dropped.items(), key=lambda kv: -kv[1]))
-        shown = [e for e in report.examples if REASONS[e["reason"]].kind == "problem"][:10]
-        if shown:
-            out.append("first examples:")
-            for e in shown:
-                line = f", row {e['line']}" if e.get("line") else ""
-                col = f", column {e['column']!r}" if e.get("column") else ""
-                out.append(f"  {e['source']}{line}{col}: value {e['value']!r} "
-                           f"({REASONS[e['reason']].text})")
-    return out
-
+    return [f"shipments: {d.get('rows', 0):,} records in {d.get('months', 0)} month(s)",
+            *report.lines()]

@@ -164,7 +164,7 @@ def _cube(destination: str, category: str, start: str, end: str) -> pd.DataFrame
         data.store_path(), "shipments", columns=[*CUBE_KEYS, "value_usd"],
         partitions=_months_between(start, end), isin={"importer_country": [destination]},
         startswith={"hs_code": list(codes)} if codes is not None else None)
-    return data._freeze(shipment_cube(frame))
+    return data.freeze(shipment_cube(frame))
 
 
 @data.memoize(maxsize=64)
@@ -200,13 +200,13 @@ def firm_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         edges, cedges = agg.edges, agg.category_edges
     ids = firm_ids(edges)
     cgraph = firm_graph(cedges, ids=ids)
-    return data._freeze(edges), data._freeze(ids), data._freeze(cgraph)
+    return data.freeze(edges), data.freeze(ids), data.freeze(cgraph)
 
 
 @data.memoize(maxsize=16)
 def inter_table(coalition: str) -> pd.DataFrame:
     _, _, cgraph = firm_tables()
-    return data._freeze(intermediaries(cgraph, coalition=_members(coalition)))
+    return data.freeze(intermediaries(cgraph, coalition=_members(coalition)))
 
 
 @data.memoize(maxsize=1)
@@ -223,7 +223,7 @@ def listed_consignees() -> pd.DataFrame:
     firm = ids.set_index(["name", "country"])["firm"]
     scr["firm"] = firm.reindex(pd.MultiIndex.from_arrays(
         [scr["name"], scr["country"]])).to_numpy()
-    return data._freeze(scr.sort_values("value_usd", ascending=False).reset_index(drop=True))
+    return data.freeze(scr.sort_values("value_usd", ascending=False).reset_index(drop=True))
 
 
 def _hq_map() -> dict[str, str]:
@@ -250,7 +250,7 @@ def _brand_edges(brands: tuple[str, ...]) -> pd.DataFrame:
                              columns=["date", "shipper", "dispatch_country", "consignee",
                                       "importer_country", "brand", "value_usd"],
                              isin={"brand": list(brands)})
-    return data._freeze(brand_edges(frame, data.dataset().brands))
+    return data.freeze(brand_edges(frame, data.dataset().brands))
 
 
 @data.memoize(maxsize=64)
