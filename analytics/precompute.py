@@ -81,15 +81,43 @@ def did_estimates(path: str | os.PathLike, coalition: str = DEFAULT_COALITION
     return did
 
 
+def risk_table(path: str | os.PathLike, cflows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Risk scores (bundled configuration) of every year x coalition preset, stacked, with a
+    ``coalition`` column: what the dashboard shows first for any year or preset."""
+    from analytics.errors import AnalysisError
+    from analytics.reference import COALITION_PRESETS
+    from analytics.risk import load_config, score_risk
+
+    ds = store.read_dataset(path)
+    cf = cflows if cflows is not None else store_category_flows(path)
+    cfg = load_config()
+    frames = []
+    for coalition in COALITION_PRESETS:
+        cache: dict = {}  # the pre-event years are traced once per coalition
+        for year in sorted(int(y) for y in cf["year"].unique())[::-1]:
+            try:
+                scored = score_risk(ds, year=year, coalition=coalition, cflows=cf,
+                                    config=cfg, cache=cache)
+            except AnalysisError:
+                continue
+            frames.append(scored.assign(coalition=coalition))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def precompute_store(path: str | os.PathLike, *, did: bool = True) -> list[str]:
     """Write the derived tables the dashboard reads; returns their names.
 
-    ``category_flows`` (always) and ``did`` (difference-in-differences estimates of the
-    default coalition, when estimable) so the dashboard starts without running them.
+    ``category_flows`` (always), ``risk_scores`` (every year x coalition preset with the
+    bundled risk configuration) and ``did`` (difference-in-differences estimates of the
+    default coalition, when estimable), so the dashboard does not compute them on demand.
     """
     cf = category_flows_sql(path)
     store.write_derived(path, "category_flows", cf)
     names = ["category_flows"]
+    risk = risk_table(path, cf)
+    if len(risk):
+        store.write_derived(path, "risk_scores", risk)
+        names.append("risk_scores")
     if did:
         est = did_estimates(path)
         if est is not None and len(est):

@@ -173,6 +173,13 @@ def risk_scores(year: int, coalition: str) -> pd.DataFrame:
     per-layer exposures are cached too, so another year reuses the pre-event years)."""
     from analytics.risk import score_risk
 
+    from analytics.risk import default_config_path
+
+    pre = derived("risk_scores")
+    if pre is not None and risk_config().get("_path") == str(default_config_path()):
+        hit = pre[(pre["coalition"] == coalition) & (pre["year"] == int(year))]
+        if len(hit):  # precomputed with the same (bundled) configuration
+            return freeze(hit.drop(columns="coalition").reset_index(drop=True))
     members = coalition.split(",") if "," in coalition else coalition
     cache = _LAYER_CACHE.setdefault(snapshot(), {})
     return freeze(score_risk(dataset(), year=int(year), coalition=members, cflows=cflows(),

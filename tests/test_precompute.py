@@ -30,3 +30,15 @@ def test_precomputed_did_matches_live_estimates(demo_store, demo_world):
     pre = did[did["category_id"] == "bearings"].drop(columns="coalition")
     pd.testing.assert_frame_equal(pre.reset_index(drop=True), live.reset_index(drop=True),
                                   check_exact=False, rtol=1e-9)
+
+
+def test_precomputed_risk_scores_match_live_scores(demo_store, demo_world):
+    from analytics.risk import score_risk
+
+    risk = store.read_derived(demo_store, "risk_scores")
+    assert set(risk["coalition"]) == {"japan", "jp_us_nl", "group_a", "wassenaar", "g7"}
+    assert set(risk["year"]) == set(demo_world.dataset.years)
+    live = score_risk(demo_world.dataset, year=2021, coalition="g7")
+    pre = risk[(risk["coalition"] == "g7") & (risk["year"] == 2021)].drop(columns="coalition")
+    pd.testing.assert_frame_equal(pre.reset_index(drop=True), live.reset_index(drop=True),
+                                  check_exact=False, rtol=1e-9)
