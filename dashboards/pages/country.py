@@ -881,10 +881,11 @@ def open_category(click, year, coalition):
 
 
 def warm(coalition: str = "group_a") -> None:
-    """Compute the default year's supplier and hub metrics (called at start-up)."""
-    y = data.default_year()
-    year_summary(y)
-    year_forward(y, coalition)
+    """Compute every year's supplier and hub metrics (about 0.2 s a year) and the default
+    year's forward exposures (called at start-up)."""
+    for y in data.years():
+        year_summary(y)
+    year_forward(data.default_year(), coalition)
 
 
 dash.register_page(__name__, path_template="/country/<iso3>", name="Country profile",
