@@ -33,7 +33,8 @@ def real_store(tmp_path_factory, shared_data):
                           mapping=MAP, hs_version="HS2017",
                           name="CEPII BACI HS17: 30 critical-mineral codes",
                           data_source="CEPII BACI HS17 V202601")
-    assert precompute_store(path) == ["category_flows"]
+    # two years without a sanctions event: category flows and risk scores, no DiD
+    assert precompute_store(path) == ["category_flows", "risk_scores"]
     return path
 
 
