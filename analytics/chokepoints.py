@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 import networkx as nx
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from analytics import tracing
 from analytics.errors import AnalysisError, NodeNotFound
@@ -273,7 +275,7 @@ def removal_impact(
     model: tracing.TracingModel | None = None,
     label: str | None = None,
 ) -> pd.DataFrame:
-    """Share of every destination's supply lost if node(s) ``remove`` stop supplying.
+    r"""Share of every destination's supply lost if node(s) ``remove`` stop supplying.
 
     Two readings:
 
@@ -283,9 +285,19 @@ def removal_impact(
     ``traced_lost``
         Imports *originating* in the removed node(s), wherever they were dispatched from
         (proportional-mixing tracing): the exposure that survives re-routing through hubs.
+        A pure re-exporter (Hong Kong) originates nothing, so its ``traced_lost`` is 0.
+    ``via_lost``
+        Imports that passed *through* the removed node(s) at any hop, whoever made them:
+        what the destination loses if the removed nodes stop shipping and nothing is
+        re-routed. This is the reading for a hub. With :math:`x_j` the share of
+        :math:`j`'s shipments that passed through the removed set :math:`R`
+        (:math:`x_r = 1` for :math:`r \in R`; :math:`x_j = \sum_i X_{ij} x_i / S_j`
+        otherwise, own production being unmarked), ``via_lost`` of :math:`d` is
+        :math:`\sum_i X_{id}\, x_i` (one sparse solve).
 
-    Both as values and as shares of the destination's imports (``direct_share``,
-    ``traced_share``). Destinations are every node with imports except the removed ones.
+    All as values and as shares of the destination's imports (``direct_share``,
+    ``traced_share``, ``via_share``). Destinations are every node with imports except the
+    removed ones.
 
     Raises
     ------
@@ -297,6 +309,12 @@ def removal_impact(
     ...                   "value_usd": [10.0, 10.0, 10.0]})
     >>> r = removal_impact(f, "A").set_index("destination")
     >>> float(r.loc["D", "direct_share"]), float(r.loc["D", "traced_share"])
+    (0.0, 0.5)
+
+    Removing the hub ``H`` instead: it made nothing, but half of D's supply passed it.
+
+    >>> h = removal_impact(f, "H").set_index("destination")
+    >>> float(h.loc["D", "traced_share"]), float(h.loc["D", "via_share"])
     (0.0, 0.5)
     """
     removed = (remove,) if isinstance(remove, str) else tuple(remove)
@@ -317,12 +335,36 @@ def removal_impact(
         "imports": imports.reindex(dests).to_numpy(),
         "direct_lost": direct.reindex(dests).fillna(0.0).to_numpy(),
         "traced_lost": traced.reindex(dests).fillna(0.0).to_numpy(),
+        "via_lost": _passed_through(model, present).reindex(dests).fillna(0.0).to_numpy(),
     })
     out["direct_share"] = out["direct_lost"] / out["imports"]
     out["traced_share"] = (out["traced_lost"] / out["imports"]).clip(upper=1.0)
+    out["via_share"] = (out["via_lost"] / out["imports"]).clip(upper=1.0)
     out.insert(0, "removed", lab)
     out.attrs["strategy"] = model.strategy
     return out.sort_values("traced_share", ascending=False).reset_index(drop=True)
+
+
+def _passed_through(model: tracing.TracingModel, removed: Sequence[str]) -> pd.Series:
+    """Value of each node's imports that passed through ``removed`` at any hop."""
+    nodes = model.nodes
+    n = len(nodes)
+    pos = {v: i for i, v in enumerate(nodes)}
+    in_r = np.zeros(n, dtype=bool)
+    in_r[[pos[r] for r in removed]] = True
+    X = model.X.tocsc()
+    supply = np.asarray(model.supply, dtype=float)
+    inv_s = np.divide(1.0, supply, out=np.zeros(n), where=supply > 0)
+    # x_j = sum_i X_ij x_i / S_j for j outside R, x_r = 1 on R: solve (I - M) x_F = b
+    free = np.flatnonzero(~in_r)
+    A = (X @ sp.diags(inv_s)).T.tocsr()  # A[j, i] = X_ij / S_j
+    M = A[free][:, free]
+    b = np.asarray(A[free][:, np.flatnonzero(in_r)].sum(axis=1)).ravel()
+    x = np.ones(n)
+    if len(free):
+        x[free] = spla.spsolve((sp.identity(len(free), format="csc") - M.tocsc()), b)
+    via = np.asarray(X.T @ x).ravel()  # sum_i X_id x_i
+    return pd.Series(via, index=nodes)
 
 
 def single_points_of_failure(
@@ -453,16 +495,22 @@ def _max_flow(G: nx.DiGraph, s, t) -> tuple[float, set, dict]:
 class EnforcementCut:
     """Result of :func:`enforcement_cut` (max-flow value, cut routes and hubs)."""
 
-    def __init__(self, value, cut_edges, cut_nodes, node_cut_value, graph_flow):
+    def __init__(self, value, cut_edges, cut_nodes, node_cut_value, graph_flow,
+                 node_cut_routes=None):
         self.value = value
         self.cut_edges = cut_edges
         self.cut_nodes = cut_nodes
         self.node_cut_value = node_cut_value
         self.flow = graph_flow
+        self.node_cut_routes = (node_cut_routes if node_cut_routes is not None else
+                                pd.DataFrame(columns=["exporter", "importer", "capacity"]))
 
     def __repr__(self) -> str:
+        direct = (list(zip(self.node_cut_routes["exporter"], self.node_cut_routes["importer"],
+                           strict=True)) if len(self.node_cut_routes) else [])
         return (f"EnforcementCut(value={self.value:.4g}, routes={len(self.cut_edges)}, "
-                f"hubs={list(self.cut_nodes['node']) if len(self.cut_nodes) else []})")
+                f"hubs={list(self.cut_nodes['node']) if len(self.cut_nodes) else []}, "
+                f"direct={direct})")
 
 
 def enforcement_cut(
@@ -481,7 +529,13 @@ def enforcement_cut(
     value of goods that could move from the coalition to the destination over the observed
     routes. The **minimum edge cut** is the smallest-capacity set of routes whose closure
     stops it; the **minimum node cut** (each intermediary split into in/out with capacity
-    equal to its throughput) is the set of hubs to watch.
+    equal to its throughput) is the set of hubs to watch, together with the direct
+    coalition -> destination routes, which no hub closure can stop: hubs plus direct
+    routes (``cut_nodes`` and ``node_cut_routes``, whose capacities sum to
+    ``node_cut_value``) are one complete cut.
+
+    "Smallest" means smallest in value (capacity), not in the number of routes or hubs:
+    the cut is the cheapest set to watch measured by the trade it carries.
 
     Parameters
     ----------
@@ -495,8 +549,10 @@ def enforcement_cut(
     -------
     EnforcementCut
         ``value``; ``cut_edges`` (DataFrame ``exporter``, ``importer``, ``capacity``);
-        ``cut_nodes`` (DataFrame ``node``, ``throughput``); ``node_cut_value``;
-        ``flow`` (dict of dicts, the max-flow on each edge).
+        ``cut_nodes`` (DataFrame ``node``, ``throughput``); ``node_cut_routes`` (the
+        direct coalition -> destination routes in the node cut: ``exporter``,
+        ``importer``, ``capacity``); ``node_cut_value`` (sum of the hubs' throughput and
+        those routes' capacity); ``flow`` (dict of dicts, the max-flow on each edge).
 
     >>> import pandas as pd
     >>> f = pd.DataFrame({"exporter": ["JPN", "JPN", "TUR", "KAZ", "CHN"],
@@ -505,6 +561,14 @@ def enforcement_cut(
     >>> cut = enforcement_cut(f, "japan", "RUS")
     >>> cut.value, sorted(cut.cut_nodes["node"])
     (7.0, ['KAZ', 'TUR'])
+
+    A direct route is part of the node cut, beside the hub:
+
+    >>> g = pd.DataFrame({"exporter": ["JPN", "TUR", "JPN"], "importer": ["TUR", "RUS", "RUS"],
+    ...                   "value_usd": [5.0, 5.0, 1.0]})
+    >>> c = enforcement_cut(g, "japan", "RUS")
+    >>> list(c.cut_nodes["node"]), c.node_cut_routes.to_dict("records"), c.node_cut_value
+    (['TUR'], [{'exporter': 'JPN', 'importer': 'RUS', 'capacity': 1.0}], 6.0)
     """
     members = resolve_coalition(coalition, countries)
     f = layer_flows[(layer_flows["value_usd"] > 0)
@@ -565,34 +629,46 @@ def enforcement_cut(
     hubs = sorted({n for n in through if (n, "in") in reach_n and (n, "out") not in reach_n})
     nodes_df = pd.DataFrame({"node": hubs, "throughput": [through[h] for h in hubs]})
     nodes_df = nodes_df.sort_values("throughput", ascending=False).reset_index(drop=True)
+    direct = [(u, v, float(d["capacity"])) for u, v, d in G.edges(data=True)
+              if u in members and v == destination and u in reach_n and v not in reach_n]
+    routes_df = pd.DataFrame(direct, columns=["exporter", "importer", "capacity"])
+    routes_df = routes_df.sort_values("capacity", ascending=False).reset_index(drop=True)
     flow = {u: {v: x for v, x in d.items() if v != snk and x > 0}
             for u, d in flow.items() if u not in (src, snk)}
-    return EnforcementCut(float(value), edges, nodes_df, float(node_value), flow)
+    return EnforcementCut(float(value), edges, nodes_df, float(node_value), flow,
+                          node_cut_routes=routes_df)
 
 
 def origin_shares(layer_flows: pd.DataFrame, *, production: str | pd.Series = "net_exports",
                   model: tracing.TracingModel | None = None) -> pd.DataFrame:
-    """Traced origin shares of world trade in one layer.
+    r"""Traced origin shares of world supply in one layer: who *made* what is traded.
 
-    Each destination's imports are traced to their origins and summed over destinations:
-    the share of world trade that each country *made*, not merely dispatched (Hong Kong's
-    re-exports are credited to the countries whose goods it re-exports).
+    Every good entering trade is counted once, at its origin, however many hubs it passes
+    through: Hong Kong's re-exports are credited to the countries whose goods it
+    re-exports, and a good shipped A -> HKG -> CHN is not counted twice. Under
+    proportional mixing, all origin-:math:`o` goods that enter trade (:math:`P_o`) are
+    absorbed somewhere, so the traced content of what each country finally keeps,
+    :math:`\sum_j C_{oj}\,(S_j - O_j)`, equals :math:`P_o`; the share is
+    :math:`P_o / \sum_k P_k` (the same quantity as the ``WORLD`` row of
+    :func:`coalition_leverage`). With ``production="exports"`` it reduces to export
+    shares.
 
-    Returns columns ``origin``, ``value``, ``share``, sorted by share.
+    Returns columns ``origin``, ``value``, ``share``, sorted by share (origins with no
+    production are left out).
 
     >>> import pandas as pd
-    >>> f = pd.DataFrame({"exporter": ["TWN", "HKG"], "importer": ["HKG", "CHN"],
-    ...                   "value_usd": [10.0, 10.0]})
+    >>> f = pd.DataFrame({"exporter": ["TWN", "HKG", "KOR"], "importer": ["HKG", "CHN", "CHN"],
+    ...                   "value_usd": [10.0, 10.0, 30.0]})
     >>> origin_shares(f).to_dict("records")
-    [{'origin': 'TWN', 'value': 20.0, 'share': 1.0}]
+    [{'origin': 'KOR', 'value': 30.0, 'share': 0.75}, {'origin': 'TWN', 'value': 10.0, 'share': 0.25}]
     """
     if model is None:
         model = tracing.build_model(layer_flows, production)
-    traced = tracing.trace_imports(layer_flows, model=model)
-    out = traced.groupby("origin", as_index=False)["value"].sum()
-    out = out[out["value"] > 0]
-    out["share"] = out["value"] / out["value"].sum()
-    return out.sort_values("share", ascending=False).reset_index(drop=True)
+    out = pd.DataFrame({"origin": model.nodes, "value": np.asarray(model.production, float)})
+    out = out[out["value"] > 0].copy()
+    total = float(out["value"].sum())
+    out["share"] = out["value"] / total if total > 0 else np.nan
+    return out.sort_values(["share", "origin"], ascending=[False, True]).reset_index(drop=True)
 
 
 def category_overview(

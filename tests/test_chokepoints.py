@@ -251,3 +251,81 @@ def test_category_overview_columns(demo_cflows):
     assert np.all((ov["coalition_origin_share"] >= 0) & (ov["coalition_origin_share"] <= 1))
     with pytest.raises(AnalysisError):
         cp.category_overview(demo_cflows, 1999)
+
+
+# ------------------------------------------------------------------ traced origin shares
+def test_origin_shares_count_each_good_once_however_many_hops():
+    # JPN's 10 travel JPN -> HKG -> CHN -> RUS (three shipments, one good); KOR ships 10
+    f = F(("JPN", "HKG", 10.0), ("HKG", "CHN", 10.0), ("CHN", "RUS", 10.0),
+          ("KOR", "RUS", 10.0))
+    osh = cp.origin_shares(f).set_index("origin")["share"]
+    assert osh.to_dict() == {"JPN": pytest.approx(0.5), "KOR": pytest.approx(0.5)}
+    lev = cp.coalition_leverage(f, ["JPN"]).set_index("destination")
+    cf = f.assign(year=2024, category_id="c")
+    ov = cp.category_overview(cf, 2024, coalition=["JPN"]).iloc[0]
+    assert ov["coalition_origin_share"] == pytest.approx(lev.loc["WORLD", "coalition_share"])
+    assert ov["coalition_origin_share"] == pytest.approx(0.5)
+    assert ov["origin_hhi"] == pytest.approx(0.5)
+
+
+def test_origin_shares_equal_traced_absorption_on_a_cycle():
+    # A produces; B and C re-export to each other and to D: every origin-A good that
+    # enters trade ends up kept somewhere, so traced absorption equals production
+    from analytics import tracing
+
+    f = F(("A", "B", 10.0), ("B", "C", 6.0), ("C", "B", 2.0), ("C", "D", 5.0),
+          ("E", "D", 4.0), ("B", "D", 3.0))
+    m = tracing.build_model(f)
+    C = m.composition()  # origin mix of what each node ships
+    kept = np.maximum(m.supply - m.exports, 0.0)
+    absorbed = (C.to_numpy() * kept).sum(axis=1)
+    osh = cp.origin_shares(f, model=m).set_index("origin")["value"]
+    for o, v in osh.items():
+        assert absorbed[list(C.index).index(o)] == pytest.approx(v)
+    assert osh.sum() == pytest.approx(m.production.sum())
+
+
+# ------------------------------------------------------------------ removal of a hub
+def test_removal_of_a_pure_re_exporter_reads_via_not_traced():
+    f = F(("A", "H", 10.0), ("H", "D", 10.0), ("B", "D", 10.0))
+    r = cp.removal_impact(f, "H").set_index("destination")
+    assert r.loc["D", "traced_share"] == pytest.approx(0.0)  # H made nothing
+    assert r.loc["D", "direct_lost"] == pytest.approx(10.0)
+    assert r.loc["D", "via_lost"] == pytest.approx(10.0)
+    assert r.loc["D", "via_share"] == pytest.approx(0.5)
+
+
+def test_removal_via_counts_every_hop_and_mixing():
+    # A -> H1 -> H2 -> D (8 of H2's 10 go to D, 2 to E); G -> H2 directly 5
+    # H2 supply = 10 from H1 + 5 from G = 15; x_H2 = 10/15 of H2's shipments came via H1
+    f = F(("A", "H1", 10.0), ("H1", "H2", 10.0), ("G", "H2", 5.0),
+          ("H2", "D", 12.0), ("H2", "E", 3.0))
+    r = cp.removal_impact(f, "H1").set_index("destination")
+    assert r.loc["D", "via_lost"] == pytest.approx(12.0 * 10 / 15)
+    assert r.loc["E", "via_lost"] == pytest.approx(3.0 * 10 / 15)
+    assert r.loc["H2", "via_lost"] == pytest.approx(10.0)
+    assert r.loc["D", "direct_lost"] == pytest.approx(0.0)
+
+
+# ------------------------------------------------------------------ complete node cut
+def test_node_cut_includes_direct_routes_and_closes_every_path():
+    f = F(("JPN", "TUR", 5.0), ("TUR", "RUS", 5.0), ("JPN", "RUS", 1.0),
+          ("USA", "KAZ", 4.0), ("KAZ", "RUS", 3.0), ("CHN", "KAZ", 9.0),
+          ("USA", "CHN", 2.0), ("CHN", "RUS", 2.0))
+    cut = cp.enforcement_cut(f, ["JPN", "USA"], "RUS")
+    hubs = set(cut.cut_nodes["node"])
+    routes = set(zip(cut.node_cut_routes["exporter"], cut.node_cut_routes["importer"],
+                     strict=True))
+    assert hubs == {"TUR", "KAZ", "CHN"}
+    assert routes == {("JPN", "RUS")}
+    assert cut.node_cut_value == pytest.approx(cut.cut_nodes["throughput"].sum()
+                                               + cut.node_cut_routes["capacity"].sum())
+    # closing those hubs and routes leaves nothing for the coalition to reach RUS by
+    rest = f[~f["exporter"].isin(hubs) & ~f["importer"].isin(hubs)]
+    rest = rest[~rest.apply(lambda r: (r["exporter"], r["importer"]) in routes, axis=1)]
+    rest = pd.concat([rest, F(("USA", "BRA", 1.0), ("MEX", "RUS", 1.0))])
+    assert cp.enforcement_cut(rest, ["JPN", "USA"], "RUS").value == pytest.approx(0.0)
+    # hubs are weighed by their whole throughput (KAZ 4 + 9), so the node cut costs at
+    # least the max-flow: 5 (TUR) + 13 (KAZ) + 2 (CHN) + 1 (JPN -> RUS) against 11
+    assert cut.value == pytest.approx(11.0)
+    assert cut.node_cut_value == pytest.approx(21.0)
