@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -43,6 +44,7 @@ __all__ = [
     "default_config_path",
     "load_config",
     "destination_concern",
+    "entity_weights",
     "risk_components",
     "score_risk",
     "sensitivity",
@@ -101,6 +103,14 @@ def load_config(path: str | os.PathLike | None = None) -> dict[str, Any]:
                               f"non-negative number")
     if sum(weights[k] for k in COMPONENTS) <= 0:
         raise ConfigError(f"risk config {p}: all weights are zero")
+    cw = cfg.get("listed_entities", {}).get("concern_weights", {})
+    if not isinstance(cw, dict):
+        raise ConfigError(f"risk config {p}: [listed_entities.concern_weights] must be a "
+                          "table of concern = weight")
+    for k, w in cw.items():
+        if not isinstance(w, int | float) or w < 0 or not math.isfinite(w):
+            raise ConfigError(f"risk config {p}: concern weight {k!r} = {w!r} must be a "
+                              "non-negative number")
     cfg["_path"] = str(p)
     return cfg
 
@@ -125,6 +135,57 @@ def destination_concern(countries: pd.DataFrame, config: Mapping[str, Any] | Non
     score = score.where(~sanctioned, np.maximum(score, cfg["sanctioned"]))
     score = score.where(~c["jp_group_a"].astype(bool), cfg["group_a"])
     return score.clip(0.0, 1.0).rename("concern")
+
+
+def entity_weights(entities: pd.DataFrame | None,
+                   config: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Listed entities per country, counted and weighted by their type of concern.
+
+    Each entity weighs the largest weight among its concerns (a concern text such as
+    ``"nuclear, missile"`` has two), from ``[listed_entities.concern_weights]`` of the
+    risk configuration; a concern not listed there weighs its ``default``, an entity
+    without a concern weighs ``unspecified``. Matching is case-insensitive and on whole
+    concern words, so ``"missile"`` also weighs ``"Missile"``.
+
+    Returns one row per country (index ``country``): ``n_entities`` (count),
+    ``entity_weight`` (sum of the weights, the input of the ``listed_entities``
+    component) and ``entity_concerns`` (e.g. ``"2 missile, 1 conventional weapons"``,
+    most frequent first).
+
+    >>> ents = pd.DataFrame({"name": ["A", "B", "C"], "country": ["IRN", "IRN", "ARE"],
+    ...                      "concern": ["nuclear, missile", "conventional weapons", None]})
+    >>> cfg = {"listed_entities": {"concern_weights": {"nuclear": 1.0, "missile": 1.0,
+    ...        "conventional weapons": 0.5, "unspecified": 0.8, "default": 1.0}}}
+    >>> entity_weights(ents, cfg).to_dict("index")  # doctest: +NORMALIZE_WHITESPACE
+    {'ARE': {'n_entities': 1, 'entity_weight': 0.8, 'entity_concerns': '1 unspecified'},
+     'IRN': {'n_entities': 2, 'entity_weight': 1.5,
+             'entity_concerns': '1 conventional weapons, 1 missile, 1 nuclear'}}
+    """
+    cols = ["n_entities", "entity_weight", "entity_concerns"]
+    if entities is None or not len(entities):
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="country"))
+    cw = (config or load_config())["listed_entities"].get("concern_weights", {})
+    table = {str(k).strip().casefold(): float(v) for k, v in cw.items()}
+    default = table.get("default", 1.0)
+    unspecified = table.get("unspecified", default)
+    ents = entities[entities["country"].notna()]
+    concerns = ents["concern"].astype(object).where(ents["concern"].notna(), "")
+    lists = [[c.strip().casefold() for c in re.split(r"[,;]", str(t)) if c.strip()]
+             or ["unspecified"] for t in concerns]
+    weights = [max((unspecified if c == "unspecified" else table.get(c, default))
+                   for c in cs) for cs in lists]
+    frame = pd.DataFrame({"country": ents["country"].to_numpy(), "w": weights,
+                          "concerns": lists})
+    counts = frame.explode("concerns").groupby(["country", "concerns"]).size()
+    text = {
+        country: ", ".join(f"{n} {c}" for c, n in sorted(
+            grp.droplevel(0).items(), key=lambda kv: (-kv[1], kv[0])))
+        for country, grp in counts.groupby(level=0)
+    }
+    out = frame.groupby("country").agg(n_entities=("w", "size"), entity_weight=("w", "sum"))
+    out["entity_concerns"] = pd.Series(text).reindex(out.index)
+    out["n_entities"] = out["n_entities"].astype(int)
+    return out[cols]
 
 
 def _saturate(x, sat):
@@ -176,10 +237,7 @@ def risk_components(
     pre_years = [y for y in years if y < min(event_year, year)]
     sens = dataset.categories.set_index("category_id")["sensitivity"]
     concern_score = destination_concern(dataset.countries, cfg)
-    if dataset.entities is not None and len(dataset.entities):
-        n_ent = dataset.entities.groupby("country").size()
-    else:
-        n_ent = pd.Series(dtype=float)
+    ent = entity_weights(dataset.entities, cfg)
 
     key_members = tuple(sorted(members))
     key_prod = production if isinstance(production, str) else id(production)
@@ -250,7 +308,12 @@ def risk_components(
     df["growth"] = df["coalition_content"] / base - 1.0
     if not pre_years or year < event_year:
         df["growth"] = 0.0
-    df["n_entities"] = n_ent.reindex(df["destination"]).fillna(0).to_numpy().astype(int)
+    df["n_entities"] = ent["n_entities"].reindex(df["destination"]).fillna(0).to_numpy(
+        ).astype(int)
+    df["entity_weight"] = ent["entity_weight"].reindex(df["destination"]).fillna(
+        0.0).to_numpy()
+    df["entity_concerns"] = ent["entity_concerns"].reindex(df["destination"]).fillna(
+        "").to_numpy()
     df["sensitivity"] = sens.reindex(df["category_id"]).to_numpy().astype(float)
     df["concern"] = concern_score.reindex(df["destination"]).fillna(
         cfg["concern"]["no_regime"]).to_numpy()
@@ -269,7 +332,7 @@ def risk_components(
     df["surge"] = np.clip(np.log1p(g) / np.log1p(sc["saturation_growth"]), 0.0, 1.0)
     df["leverage"] = df["coalition_share"].clip(0.0, 1.0)
     df["listed_entities"] = np.clip(
-        np.log1p(df["n_entities"]) / np.log1p(cfg["listed_entities"]["saturation"]), 0, 1)
+        np.log1p(df["entity_weight"]) / np.log1p(cfg["listed_entities"]["saturation"]), 0, 1)
     df.attrs.update(members=tuple(sorted(members)), event_year=event_year,
                     pre_years=pre_years, concern=tuple(conc_set),
                     config=cfg.get("_path", "bundled"))
@@ -310,7 +373,9 @@ def explain(row: Mapping[str, Any] | pd.Series, weights: Mapping[str, float],
         elif k == "leverage":
             txt = f"coalition makes {row['coalition_share']:.0%} of its supply"
         elif k == "listed_entities":
-            txt = f"{int(row['n_entities'])} listed entities there"
+            kinds = row.get("entity_concerns") or ""
+            txt = f"{int(row['n_entities'])} listed entities there" + (
+                f" ({kinds})" if kinds else "")
         else:
             txt = f"category sensitivity {row[k]:.2f}"
         parts.append(f"{txt} (+{pts:.0f})")
