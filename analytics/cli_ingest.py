@@ -116,6 +116,48 @@ def _add_csv_kind(kinds) -> None:
     v.set_defaults(handler=_ingest_csv)
 
 
+def _ingest_lists(args: argparse.Namespace) -> int:
+    from analytics.sources.lists import ingest_lists
+
+    report = ingest_lists(args.store, end_user_list=args.end_user_list,
+                          specified=args.specified or (), replace=args.replace,
+                          lenient=args.lenient)
+    d = report.details
+    print(f"listed entities: {d['entities']:,} written to {args.store} in "
+          f"{report.seconds:.1f} s")
+    for name, f in d["files"].items():
+        print(f"  {name}: {f['rows_read']:,} entries")
+    for name, n in sorted(d["by_list"].items(), key=lambda kv: -kv[1]):
+        print(f"  {n:>8,}  {name}")
+    if d["countries"]:
+        print("  most listed: " + ", ".join(f"{c} {n}" for c, n in d["countries"].items()))
+    if d["rescored"]:
+        print("  risk_scores recomputed (they count listed entities)")
+    _print_store(Path(args.store))
+    return 0
+
+
+def _add_lists_kind(kinds) -> None:
+    """``chokepoint ingest lists``: METI End User List and MOFA/METI specified entities."""
+    v = kinds.add_parser(
+        "lists", help="listed entities (METI End User List, MOFA/METI specified entities)",
+        description="Read your own copies of the METI End User List (xlsx as published, or "
+                    "its CSV) and the MOFA/METI specified-entity CSVs, merge entries of the "
+                    "same entity, and store them as the store's entities (red flags counted "
+                    "by the risk score and the hub ranking). Entities of the lists loaded "
+                    "replace the stored ones of the same lists; other lists are kept.")
+    v.add_argument("--store", required=True, help="an existing store folder")
+    v.add_argument("--end-user-list", metavar="PATH",
+                   help="METI End User List (.xlsx or .csv)")
+    v.add_argument("--specified", nargs="+", metavar="PATH",
+                   help="MOFA/METI specified-entity CSVs (Russia, Belarus, third countries)")
+    v.add_argument("--replace", action="store_true",
+                   help="drop every stored entity first (default: only those of the same lists)")
+    v.add_argument("--lenient", action="store_true",
+                   help="drop entries whose country is unknown (counted) instead of stopping")
+    v.set_defaults(handler=_ingest_lists)
+
+
 def _fetch_baci(args: argparse.Namespace) -> int:
     from analytics.sources.fetch import fetch_baci
 
@@ -183,6 +225,7 @@ def register(sub) -> None:
                    help="drop bad rows and count them instead of stopping")
     c.set_defaults(handler=_ingest_comtrade)
     _add_csv_kind(kinds)
+    _add_lists_kind(kinds)
 
     f = sub.add_parser("fetch", help="download source data (resumable, verified)")
     fk = f.add_subparsers(dest="source", required=True, metavar="SOURCE")

@@ -163,7 +163,10 @@ def entity_weights(entities: pd.DataFrame | None,
     """
     cols = ["n_entities", "entity_weight", "entity_concerns"]
     if entities is None or not len(entities):
-        return pd.DataFrame(columns=cols, index=pd.Index([], name="country"))
+        return pd.DataFrame({"n_entities": pd.Series(dtype="int64"),
+                             "entity_weight": pd.Series(dtype=float),
+                             "entity_concerns": pd.Series(dtype=object)},
+                            index=pd.Index([], name="country"))
     cw = (config or load_config())["listed_entities"].get("concern_weights", {})
     table = {str(k).strip().casefold(): float(v) for k, v in cw.items()}
     default = table.get("default", 1.0)
@@ -311,7 +314,7 @@ def risk_components(
     df["n_entities"] = ent["n_entities"].reindex(df["destination"]).fillna(0).to_numpy(
         ).astype(int)
     df["entity_weight"] = ent["entity_weight"].reindex(df["destination"]).fillna(
-        0.0).to_numpy()
+        0.0).to_numpy(dtype=float)
     df["entity_concerns"] = ent["entity_concerns"].reindex(df["destination"]).fillna(
         "").to_numpy()
     df["sensitivity"] = sens.reindex(df["category_id"]).to_numpy().astype(float)
