@@ -47,6 +47,7 @@ import pandas as pd
 
 from analytics import reference
 from analytics.dataset import SYNTHETIC_LABEL, Dataset
+from analytics.errors import ConfigError
 from analytics.schemas import STR, Flows, Suppliers, validate
 
 __all__ = ["make_demo_world", "DemoWorld", "DemoTruth", "DEMO_COUNTRIES", "SANCTIONING",
@@ -292,7 +293,7 @@ def _categories_products(categories: pd.DataFrame, category_hs: pd.DataFrame,
     return mapped[["category_id", "hs6"]], sorted(demo_cats)
 
 
-def make_demo_world(seed: int = 0, scale: float = 1.0) -> DemoWorld:
+def make_demo_world(seed: int = 0, scale: float = 1.0, *, noise: float = 0.18) -> DemoWorld:
     """Generate the demo world.
 
     Parameters
@@ -303,6 +304,10 @@ def make_demo_world(seed: int = 0, scale: float = 1.0) -> DemoWorld:
         Size multiplier. ``scale=1`` gives a few hundred thousand flow rows; larger values
         add background products so the number of rows grows about linearly (``scale=50``
         gives roughly ten million rows) for benchmarks.
+    noise : float, default 0.18
+        Standard deviation of the multiplicative lognormal noise on every flow (0 gives
+        the expected flows exactly). The planted truth and the detection targets are
+        calibrated at the default.
 
     Returns
     -------
@@ -310,8 +315,10 @@ def make_demo_world(seed: int = 0, scale: float = 1.0) -> DemoWorld:
         ``.dataset`` (flows in HS2017, countries, categories, category_hs, events,
         hs_concordance, suppliers) and ``.truth`` (:class:`DemoTruth`).
     """
-    if scale <= 0:
-        raise ValueError(f"scale must be positive, got {scale!r}")
+    if not scale > 0:
+        raise ConfigError(f"demo world: scale must be positive, got {scale!r}")
+    if not noise >= 0:
+        raise ConfigError(f"demo world: noise must be non-negative, got {noise!r}")
     rng = np.random.default_rng(seed)
     iso = list(DEMO_COUNTRIES)
     n = len(iso)
@@ -431,7 +438,7 @@ def make_demo_world(seed: int = 0, scale: float = 1.0) -> DemoWorld:
     truth_extra: dict[tuple[str, str], float] = {}
     prod_recs = []
     chunk_size = 64
-    noise_sigma = float(__import__("os").environ.get("DEMO_SIGMA", "0.18"))
+    noise_sigma = float(noise)
     for start in range(0, len(products), chunk_size):
         chunk = all_idx[start:start + chunk_size]
         E0 = route(expected(chunk))  # (p, o, d) at 2022 level
