@@ -124,7 +124,7 @@ def diversion_routes(
                 continue
             hub = model.nodes[h]
             if hub == origin or (origin == "coalition" and hub in members):
-                route = "direct" if hub == origin or not by_origin else "direct"
+                route = "direct"
             elif hub in members:
                 route = "via coalition"
             else:
@@ -231,6 +231,43 @@ def coalition_arrays(model: tracing.TracingModel, members, concern=()) -> dict[s
     (their sum), ``to_concern`` (coalition content j passes on to ``concern``, its own
     production excluded) and ``exports_to_concern``. The numpy core behind
     :func:`diversion_exposure`, :func:`forward_exposure` and the risk score.
+
+    Parameters
+    ----------
+    model : TracingModel
+        One layer prepared by :func:`analytics.tracing.build_model`.
+    members : iterable of str
+        Coalition members (ISO3).
+    concern : iterable of str
+        Destinations of concern for ``to_concern`` and ``exports_to_concern``.
+
+    Returns
+    -------
+    dict of str to ndarray
+        The arrays above and ``member`` (bool), each of length ``len(model.nodes)``.
+
+    Raises
+    ------
+    AnalysisError
+        No coalition member is a node of the layer.
+
+    Examples
+    --------
+    JPN ships 6 to hub KGZ (which also gets 2 from CHN) and 1 straight to RUS; KGZ
+    passes 4 on to RUS. KGZ's mix is 6/8 Japanese, so RUS gets 1 direct and 3 via KGZ
+    (its own pool is then 4/5 Japanese):
+
+    >>> import pandas as pd
+    >>> from analytics.tracing import build_model
+    >>> f = pd.DataFrame({"exporter": ["JPN", "CHN", "KGZ", "JPN"],
+    ...                   "importer": ["KGZ", "KGZ", "RUS", "RUS"],
+    ...                   "value_usd": [6.0, 2.0, 4.0, 1.0]})
+    >>> m = build_model(f)
+    >>> a = coalition_arrays(m, {"JPN"}, concern=["RUS"])
+    >>> {k: dict(zip(m.nodes, a[k].round(3).tolist())) for k in ("mix", "direct", "via_hubs")}
+    {'mix': {'JPN': 1.0, 'CHN': 0.0, 'KGZ': 0.75, 'RUS': 0.8}, 'direct': {'JPN': 0.0, 'CHN': 0.0, 'KGZ': 6.0, 'RUS': 1.0}, 'via_hubs': {'JPN': 0.0, 'CHN': 0.0, 'KGZ': 0.0, 'RUS': 3.0}}
+    >>> float(a["to_concern"][list(m.nodes).index("KGZ")])
+    3.0
     """
     nodes = np.asarray(model.nodes, dtype=object)
     member = np.isin(nodes, list(members))
@@ -352,13 +389,48 @@ def yearly_route_values(
     production: str | pd.Series = "net_exports",
     countries: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Coalition-origin value arriving at each destination via each last hop, every year.
+    r"""Coalition-origin value arriving at each destination via each last hop, every year.
 
-    Input: category flows (``year``, ``exporter``, ``importer``, ``category_id``,
-    ``value_usd``). Returns ``year``, ``category_id``, ``hub``, ``destination``,
-    ``value`` (coalition content via the hub; ``hub`` is a member for direct), ``flow``
-    (total value of the hub -> destination flow) and ``member`` (hub in coalition). One
-    tracing model per (year, category) serves all destinations.
+    For every (year, category) layer the flow :math:`h \to d` carries
+    :math:`X_{hd}\,C_{Kh}` of coalition-origin goods (proportional mixing, see
+    :mod:`analytics.tracing`). One tracing model per layer serves all destinations.
+
+    Parameters
+    ----------
+    cflows : DataFrame
+        Category flows (``year``, ``exporter``, ``importer``, ``category_id``,
+        ``value_usd``), as :func:`analytics.network.category_flows` returns.
+    coalition : str or list of str
+        Preset name or ISO3 codes.
+    destinations : list of str
+        Destinations (ISO3) whose incoming flows are reported.
+    categories, years : iterable, optional
+        Restrict to these categories / years.
+    production : {"net_exports", "exports"} or Series
+        Production assumption of the tracing.
+    countries : DataFrame, optional
+        Countries table for coalition presets (default: the reference table).
+
+    Returns
+    -------
+    DataFrame
+        One row per flow into a destination: ``year``, ``category_id``, ``hub`` (the
+        exporter; a member for direct shipments), ``destination``, ``value``
+        (coalition-origin content of the flow), ``flow`` (the flow's total value) and
+        ``member`` (hub in the coalition). Layers without a coalition member are skipped.
+
+    Examples
+    --------
+    In 2021 KGZ re-exports only Japanese goods; in 2022 half of its pool is Chinese:
+
+    >>> import pandas as pd
+    >>> cf = pd.DataFrame({"year": [2021, 2021, 2022, 2022, 2022],
+    ...     "exporter": ["JPN", "KGZ", "JPN", "CHN", "KGZ"],
+    ...     "importer": ["KGZ", "RUS", "KGZ", "KGZ", "RUS"],
+    ...     "category_id": "c", "value_usd": [4.0, 4.0, 10.0, 10.0, 8.0]})
+    >>> y = yearly_route_values(cf, coalition="japan", destinations=["RUS"])
+    >>> y[["year", "hub", "value", "flow", "member"]].to_dict("records")
+    [{'year': 2021, 'hub': 'KGZ', 'value': 4.0, 'flow': 4.0, 'member': False}, {'year': 2022, 'hub': 'KGZ', 'value': 4.0, 'flow': 8.0, 'member': False}]
     """
     members = set(resolve_coalition(coalition, countries))
     sub = cflows
@@ -406,7 +478,7 @@ def screen_routes(
     min_share: float = 0.0005,
     yearly: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Screen every (hub, destination, category) for a post-event surge of coalition goods.
+    r"""Screen every (hub, destination, category) for a post-event surge of coalition goods.
 
     For each non-member hub: the coalition-origin value it delivers to the destination
     before the event (mean of the years before ``event_year``) and after (mean of
@@ -416,7 +488,72 @@ def screen_routes(
     routes; ``flagged`` marks growth >= ``min_growth`` (default +75 %) with a post share
     of at least ``min_share`` (0.05 % of the destination's imports of the category).
 
-    Returns one row per candidate route, sorted by score (the top-ranked routes first).
+    With :math:`\bar v_{pre}`, :math:`\bar v_{post}` the means and :math:`s_{pre}` the
+    sample standard deviation (ddof 1) of the pre years (0 with one pre year):
+
+    .. math::
+
+       growth = \frac{\bar v_{post} + 1}{\bar v_{pre} + 1} - 1, \qquad
+       z = \frac{\bar v_{post} - \bar v_{pre}}
+                {\max(s_{pre},\ 0.1\,\bar v_{pre} + 1)}
+
+    (values in USD; the +1 keeps routes that start from nothing finite, the floor keeps a
+    flat pre-event series from giving an infinite z). Years without a flow count as 0.
+
+    Parameters
+    ----------
+    cflows : DataFrame
+        Category flows (as for :func:`yearly_route_values`); its years define the pre
+        and post periods.
+    coalition : str or list of str
+        Preset name or ISO3 codes.
+    destinations : list of str
+        Destinations (ISO3) to screen.
+    event_year : int
+        First post-event year.
+    categories : iterable, optional
+        Restrict to these categories.
+    post_years : iterable of int, optional
+        Post-event years averaged (default: every year from ``event_year``).
+    production : {"net_exports", "exports"} or Series
+        Production assumption of the tracing.
+    countries : DataFrame, optional
+        Countries table for coalition presets.
+    min_growth, min_share : float
+        Thresholds of ``flagged``.
+    yearly : DataFrame, optional
+        A precomputed :func:`yearly_route_values` result (reused, not recomputed).
+
+    Returns
+    -------
+    DataFrame
+        One row per candidate route (non-member hub): ``category_id``, ``hub``,
+        ``destination``, ``pre_value``, ``post_value``, ``growth``, ``z_score``,
+        ``post_share``, ``score``, ``flagged``; sorted by score (top-ranked first).
+        ``attrs`` hold ``event_year``, ``pre_years``, ``post_years`` and ``members``.
+
+    Raises
+    ------
+    AnalysisError
+        No year before ``event_year`` or none from it.
+
+    Examples
+    --------
+    KGZ passes on 2 and 4 before the event, 10 and 14 after; Japan ships 20 a year
+    straight to Russia:
+
+    >>> import pandas as pd
+    >>> years = [2020, 2021, 2022, 2023]
+    >>> via = [2.0, 4.0, 10.0, 14.0]
+    >>> cf = pd.DataFrame({"year": years * 3, "exporter": ["JPN"] * 4 + ["KGZ"] * 4 + ["JPN"] * 4,
+    ...     "importer": ["KGZ"] * 4 + ["RUS"] * 8, "category_id": "c",
+    ...     "value_usd": via + via + [20.0] * 4})
+    >>> r = screen_routes(cf, coalition="japan", destinations=["RUS"], event_year=2022)
+    >>> r[["hub", "pre_value", "post_value", "growth", "z_score", "post_share", "flagged"]
+    ...   ].round(3).to_dict("records")
+    [{'hub': 'KGZ', 'pre_value': 3.0, 'post_value': 12.0, 'growth': 2.25, 'z_score': 6.364, 'post_share': 0.375, 'flagged': True}]
+
+    Growth 2.25 = 13/4 - 1; z = (12 - 3) / sd(2, 4) = 9 / 1.414; post share = 12 / (20 + 12).
     """
     members = set(resolve_coalition(coalition, countries))
     if yearly is None:
@@ -438,7 +575,9 @@ def screen_routes(
     postv = wide[post]
     imports = cflows[cflows["importer"].isin(list(destinations))].groupby(
         ["category_id", "importer", "year"])["value_usd"].sum()
-    imp_post = imports.unstack("year").reindex(columns=post, fill_value=0.0).mean(axis=1)
+    # a year without imports is a zero (as in ``wide``), not a missing value skipped by mean
+    imp_post = imports.unstack("year", fill_value=0.0).reindex(
+        columns=post, fill_value=0.0).mean(axis=1)
     out = pd.DataFrame(index=wide.index)
     out["pre_value"] = pre.mean(axis=1)
     out["post_value"] = postv.mean(axis=1)
@@ -473,12 +612,63 @@ def hub_ranking(
 ) -> pd.DataFrame:
     """Rank hubs carrying coalition goods to ``destination``, with their evidence.
 
-    One row per non-member hub: ``post_value`` (coalition-origin value delivered per year
-    after the event, summed over categories), ``pre_value``, ``growth``, ``z_score``,
-    ``share`` (of the coalition content arriving via hubs after the event), ``categories``
-    (how many categories it carries with growth >= 100 %), ``eaeu`` (customs union with
-    Russia), ``hub_prior`` (curated), ``listed_entities`` (entities on the loaded lists
-    located in the hub; NA when no list is loaded) and ``score``.
+    The routes of :func:`screen_routes` (one per hub and category, default thresholds)
+    summed per hub. ``growth`` is recomputed from the summed values (same +1 USD
+    smoothing), ``z_score`` is the mean of the routes' z-scores weighted by their
+    post-event value, ``score = log1p(max(growth, 0)) * share``.
+
+    Parameters
+    ----------
+    cflows : DataFrame
+        Category flows (as for :func:`yearly_route_values`).
+    coalition : str or list of str
+        Preset name or ISO3 codes.
+    destination : str
+        ISO3 of the destination.
+    event_year : int
+        First post-event year.
+    categories : iterable, optional
+        Restrict to these categories.
+    countries : DataFrame, optional
+        Countries table (presets, ``eaeu`` and ``hub`` flags; default the reference table).
+    entities : DataFrame, optional
+        Listed entities (``country`` column) counted per hub.
+    production : {"net_exports", "exports"} or Series
+        Production assumption of the tracing.
+    yearly : DataFrame, optional
+        A precomputed :func:`yearly_route_values` result.
+
+    Returns
+    -------
+    DataFrame
+        One row per non-member hub, sorted by score: ``hub``, ``destination``,
+        ``pre_value``, ``post_value`` (coalition-origin value delivered per year after the
+        event, summed over categories), ``categories`` (how many of its category routes
+        :func:`screen_routes` flags: growth >= 75 % and at least 0.05 % of the
+        destination's imports of the category after the event), ``growth``, ``z_score``,
+        ``share`` (of the coalition content arriving via hubs after the event), ``score``,
+        ``eaeu`` (customs union with Russia), ``hub_prior`` (curated) and
+        ``listed_entities`` (entities on the loaded lists located in the hub; NA when no
+        list is loaded).
+
+    Raises
+    ------
+    AnalysisError
+        No year before ``event_year`` or none from it.
+
+    Examples
+    --------
+    The data of :func:`screen_routes`' example: KGZ is the only hub.
+
+    >>> import pandas as pd
+    >>> years = [2020, 2021, 2022, 2023]
+    >>> via = [2.0, 4.0, 10.0, 14.0]
+    >>> cf = pd.DataFrame({"year": years * 3, "exporter": ["JPN"] * 4 + ["KGZ"] * 4 + ["JPN"] * 4,
+    ...     "importer": ["KGZ"] * 4 + ["RUS"] * 8, "category_id": "c",
+    ...     "value_usd": via + via + [20.0] * 4})
+    >>> h = hub_ranking(cf, coalition="japan", destination="RUS", event_year=2022)
+    >>> h[["hub", "post_value", "growth", "share", "categories", "eaeu"]].to_dict("records")
+    [{'hub': 'KGZ', 'post_value': 12.0, 'growth': 2.25, 'share': 1.0, 'categories': 1, 'eaeu': True}]
     """
     routes = screen_routes(cflows, coalition=coalition, destinations=[destination],
                            event_year=event_year, categories=categories,

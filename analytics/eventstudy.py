@@ -49,9 +49,39 @@ def event_year(dataset: Dataset, event: str | None = None, *,
                destination: str = "RUS") -> tuple[int, pd.Series]:
     """The first full year after an event of the events table, and the event row.
 
-    ``event`` is an ``event_id``; by default the earliest sanctions / outbound-control
-    event whose destinations include ``destination``. Annual data: an event on or before
-    1 July counts from its own year, later events from the next year.
+    Parameters
+    ----------
+    dataset : Dataset
+        Only its ``events`` table is read.
+    event : str, optional
+        An ``event_id``; by default the earliest sanctions / outbound-control event whose
+        destinations include ``destination`` (or are ``"all"``).
+    destination : str
+        ISO3 used to pick the default event.
+
+    Returns
+    -------
+    year : int
+        First post-event year. Annual data: an event on or before 1 July counts from its
+        own year (most of the year is treated), a later event from the next year.
+    row : Series
+        The event's row of the events table.
+
+    Raises
+    ------
+    AnalysisError
+        Unknown ``event``; no sanctions or control event for ``destination``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analytics.dataset import Dataset
+    >>> ev = pd.DataFrame({"event_id": ["ban", "sme"], "kind": ["sanctions", "outbound_control"],
+    ...     "date": pd.to_datetime(["2022-03-18", "2023-07-23"]),
+    ...     "destinations": ["RUS;BLR", "all"]})
+    >>> ds = Dataset(flows=None, countries=None, categories=None, category_hs=None, events=ev)
+    >>> event_year(ds)[0], event_year(ds, "sme")[0]
+    (2022, 2024)
     """
     ev = dataset.events
     if event is not None:
@@ -67,7 +97,8 @@ def event_year(dataset: Dataset, event: str | None = None, *,
             raise AnalysisError(f"no sanctions or control event for {destination!r}")
         row = cand.sort_values("date").iloc[0]
     date = pd.Timestamp(row["date"])
-    year = date.year if date.day_of_year <= 182 else date.year + 1
+    # (month, day), not day of year: 1 July is day 183 in a leap year
+    year = date.year if (date.month, date.day) <= (7, 1) else date.year + 1
     return int(year), row
 
 
@@ -198,7 +229,22 @@ def diff_in_diff(
     Raises
     ------
     AnalysisError
-        Too few observations, no years on one side of the event.
+        No years on one side of the event. A category with fewer than ``min_obs``
+        observations is skipped with a warning.
+
+    Notes
+    -----
+    The sample of a category is the coalition's positive flows of its HS6 codes and of
+    the control products to the hubs and the controls, in logs (zeros drop out). Each
+    treatment dummy is 1 for a hub x the category's codes x years from the first post
+    year. With the default fixed effects the control products and control importers
+    identify the exporter-product-year and importer-year terms, so :math:`\beta_h` is a
+    triple difference.
+
+    No doctest: the first ``pyfixest`` fit in a process compiles its demeaning code
+    (over a second), beyond the budget of a doctest. ``tests/test_eventstudy.py`` checks
+    the estimator on tiny hand-built panels with a known effect of 0.5 and of 0; see
+    :func:`event_year` for the choice of the first post year.
     """
     with _quiet_root_logger():  # pyfixest configures the root logger at import
         import pyfixest as pf

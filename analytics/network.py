@@ -6,10 +6,12 @@ expresses them in the flows' version through the concordance first, so an HS2022
 such as 8807.30 finds its HS2017 counterpart 8803.30. A product may belong to several
 categories (CHPL Tier 3.B and "bearings" share 8482.10); it then counts once in each.
 
->>> from analytics.demo import make_demo_world
->>> cf = category_flows(make_demo_world(seed=0).dataset)
+>>> cf = category_flows(_example_dataset())  # 3 categories, HS2017 flows
 >>> list(cf.columns)
 ['year', 'exporter', 'importer', 'category_id', 'value_usd']
+>>> g = to_graph(layer(cf, 2022, "chip_tools"))
+>>> g["NLD"]["KAZ"]["value_usd"]
+30.0
 """
 
 from __future__ import annotations
@@ -28,11 +30,47 @@ __all__ = ["category_membership", "category_flows", "layer", "to_graph", "graphs
            "country_totals"]
 
 
+def _example_dataset() -> Dataset:
+    """A three-category dataset for the examples (HS2017 flows, one HS2022 category)."""
+    empty = pd.DataFrame()
+    flows = pd.DataFrame({
+        "year": 2022, "exporter": ["JPN", "JPN", "NLD", "NLD", "JPN"],
+        "importer": ["RUS", "RUS", "KAZ", "KAZ", "RUS"],
+        "hs6": ["880330", "848210", "848620", "848690", "010121"],
+        "value_usd": [5.0, 7.0, 10.0, 20.0, 100.0]})
+    category_hs = pd.DataFrame({"category_id": ["uav", "bearings", "chip_tools"],
+                                "hs6": ["880730", "848210", "8486"],
+                                "hs_version": ["HS2022", "HS2017", "HS2017"]})
+    concordance = pd.DataFrame({"from_version": ["HS2022"], "from_hs6": ["880730"],
+                                "to_version": ["HS2017"], "to_hs6": ["880330"],
+                                "relation": ["1:1"]})
+    categories = pd.DataFrame({"category_id": ["uav", "bearings", "chip_tools"]})
+    return Dataset(flows=flows, countries=empty, categories=categories,
+                   category_hs=category_hs, events=empty, hs_concordance=concordance,
+                   hs_version="HS2017")
+
+
 def category_membership(dataset: Dataset) -> pd.DataFrame:
     """Category -> HS6 codes (and prefixes) in the flows' HS version.
 
-    Columns ``category_id``, ``hs6`` (6 digits or a 2/4-digit prefix), ``hs_version``,
-    ``from_hs6``, ``mapped``.
+    Parameters
+    ----------
+    dataset : Dataset
+        Its ``category_hs`` is mapped to ``hs_version`` through ``hs_concordance`` (the
+        reference concordance when the dataset has none).
+
+    Returns
+    -------
+    DataFrame
+        ``category_id``, ``hs6`` (6 digits or a 2/4-digit prefix), ``hs_version``,
+        ``from_hs6`` (the code as defined), ``mapped`` (True when the concordance changed
+        it), see :func:`analytics.reference.map_category_hs`.
+
+    Examples
+    --------
+    >>> ds = _example_dataset()
+    >>> category_membership(ds)[["category_id", "hs6", "from_hs6", "mapped"]].to_dict("records")
+    [{'category_id': 'bearings', 'hs6': '848210', 'from_hs6': '848210', 'mapped': False}, {'category_id': 'chip_tools', 'hs6': '8486', 'from_hs6': '8486', 'mapped': False}, {'category_id': 'uav', 'hs6': '880330', 'from_hs6': '880730', 'mapped': True}]
     """
     return map_category_hs(dataset.category_hs, dataset.hs_version, dataset.hs_concordance)
 
@@ -74,6 +112,21 @@ def category_flows(
     ------
     UnknownCategory
         A requested category id is not defined in the dataset.
+
+    Notes
+    -----
+    A 2/4-digit prefix stands for every HS6 code of the flows that starts with it. A code
+    listed by two categories counts once in each, so category totals may add up to more
+    than the flows; within a category each code counts once.
+
+    Examples
+    --------
+    ``uav`` is defined by the HS2022 code 880730, found in HS2017 data as 880330;
+    ``chip_tools`` by the prefix 8486:
+
+    >>> ds = _example_dataset()
+    >>> category_flows(ds).to_dict("records")
+    [{'year': 2022, 'exporter': 'JPN', 'importer': 'RUS', 'category_id': 'bearings', 'value_usd': 7.0}, {'year': 2022, 'exporter': 'NLD', 'importer': 'KAZ', 'category_id': 'chip_tools', 'value_usd': 30.0}, {'year': 2022, 'exporter': 'JPN', 'importer': 'RUS', 'category_id': 'uav', 'value_usd': 5.0}]
     """
     membership = category_membership(dataset)
     if categories is not None:
@@ -106,6 +159,14 @@ def layer(cflows: pd.DataFrame, year: int, category_id: str) -> pd.DataFrame:
     ------
     AnalysisError
         The layer is empty.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cf = pd.DataFrame({"year": [2022, 2023], "exporter": ["JPN", "JPN"],
+    ...     "importer": ["KAZ", "RUS"], "category_id": "c", "value_usd": [1.0, 2.0]})
+    >>> layer(cf, 2023, "c").to_dict("records")
+    [{'exporter': 'JPN', 'importer': 'RUS', 'value_usd': 2.0}]
     """
     sub = cflows[(cflows["year"] == year) & (cflows["category_id"] == category_id)]
     if sub.empty:
@@ -130,13 +191,38 @@ def to_graph(layer_flows: pd.DataFrame, *, weight: str = "value_usd") -> nx.DiGr
 
 
 def graphs(cflows: pd.DataFrame) -> Iterator[tuple[tuple[int, str], nx.DiGraph]]:
-    """Yield ``((year, category_id), graph)`` for every layer."""
+    """Yield ``((year, category_id), graph)`` for every layer, in (year, category) order.
+
+    Each graph is :func:`to_graph` of the layer (edge attributes ``value_usd`` and
+    ``distance``; zero flows and self-flows left out).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cf = pd.DataFrame({"year": [2023, 2022, 2022], "exporter": ["JPN", "JPN", "NLD"],
+    ...     "importer": ["RUS", "KAZ", "KAZ"], "category_id": ["c", "d", "c"],
+    ...     "value_usd": [2.0, 1.0, 4.0]})
+    >>> [(key, sorted(g.edges)) for key, g in graphs(cf)]
+    [((2022, 'c'), [('NLD', 'KAZ')]), ((2022, 'd'), [('JPN', 'KAZ')]), ((2023, 'c'), [('JPN', 'RUS')])]
+    """
     for (year, cat), sub in cflows.groupby(["year", "category_id"], sort=True):
         yield (int(year), str(cat)), to_graph(sub)
 
 
 def country_totals(layer_flows: pd.DataFrame) -> pd.DataFrame:
-    """Exports, imports and net exports of every node of a layer."""
+    """Exports, imports and net exports of every node of a layer.
+
+    Returns a frame indexed by ``country`` with ``exports`` (:math:`O_j`), ``imports``
+    (:math:`I_j`) and ``net_exports`` (:math:`O_j - I_j`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"exporter": ["A", "B"], "importer": ["B", "C"],
+    ...                   "value_usd": [10.0, 4.0]})
+    >>> country_totals(f).to_dict("index")
+    {'A': {'exports': 10.0, 'imports': 0.0, 'net_exports': 10.0}, 'B': {'exports': 4.0, 'imports': 10.0, 'net_exports': -6.0}, 'C': {'exports': 0.0, 'imports': 4.0, 'net_exports': -4.0}}
+    """
     exp = layer_flows.groupby("exporter")["value_usd"].sum()
     imp = layer_flows.groupby("importer")["value_usd"].sum()
     out = pd.concat([exp.rename("exports"), imp.rename("imports")], axis=1).fillna(0.0)

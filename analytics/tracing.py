@@ -104,6 +104,12 @@ class TracingModel:
 
         ``origins`` maps a label to the member nodes of an origin group; by default every
         node is its own origin (the full matrix: n x n, only for small graphs).
+
+        >>> import pandas as pd
+        >>> f = pd.DataFrame({"exporter": ["A", "B", "H"], "importer": ["H", "H", "D"],
+        ...                   "value_usd": [6.0, 4.0, 5.0]})
+        >>> build_model(f).composition({"AB": ["A", "B"], "A": ["A"]})["H"].to_dict()
+        {'AB': 1.0, 'A': 0.6}
         """
         labels, rhs = self._rhs(origins)
         sol = self._solve(rhs)
@@ -156,10 +162,51 @@ def build_model(
 ) -> TracingModel:
     """Prepare one layer for tracing (see the module docstring for the strategies).
 
+    Parameters
+    ----------
+    flows : DataFrame
+        One layer (one year, one category); self-flows and zero flows are ignored,
+        repeated (exporter, importer) pairs summed.
+    production : {"net_exports", "exports"} or Series
+        The production assumption :math:`P` (module docstring).
+    reexport_share : Series or mapping, optional
+        Re-export shares :math:`r_j` of listed countries; their own share of what they
+        ship is :math:`w_j = 1 - r_j` and :math:`P_j = w_j I_j / (1 - w_j)`.
+    exporter, importer, value : str
+        Column names.
+    nodes : iterable of str, optional
+        Extra nodes without flows (kept in the index).
+
+    Returns
+    -------
+    TracingModel
+        Node index, sparse flows, :math:`O, I, P, S`, own shares :math:`w` and a
+        factorised solver; ``strategy`` describes the assumption.
+
     Raises
     ------
     AnalysisError
-        Unknown strategy, negative values, re-export shares outside [0, 1].
+        Unknown strategy, negative values, re-export shares outside [0, 1], missing
+        columns.
+
+    Warns
+    -----
+    UserWarning
+        A node ships more than its supply :math:`P_j + I_j`; its excess is counted as own
+        production.
+
+    Examples
+    --------
+    A ships 10 to hub H; H ships 8 to D. Net exports: A produced 10, H nothing.
+
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"exporter": ["A", "H"], "importer": ["H", "D"],
+    ...                   "value_usd": [10.0, 8.0]})
+    >>> m = build_model(f)
+    >>> list(m.nodes), m.production.tolist(), m.supply.tolist(), m.own_share.tolist()
+    (['A', 'H', 'D'], [10.0, 0.0, 0.0], [10.0, 10.0, 8.0], [1.0, 0.0, 0.0])
+    >>> build_model(f, reexport_share={"H": 0.5}).production.tolist()  # H adds 10 of its own
+    [10.0, 10.0, 0.0]
     """
     layer = _as_layer(flows, exporter, importer, value)
     codes, labels = pd.factorize(
@@ -434,7 +481,31 @@ def trace_edges(
 def trace_supply(model: TracingModel, origins=None) -> pd.DataFrame:
     """Origin content of each node's *supply* :math:`Z = \\operatorname{diag}(P)(I-A)^{-1}`.
 
-    Rows origins (or groups), columns nodes; column sums equal :math:`S_j`.
+    Parameters
+    ----------
+    model : TracingModel
+        A prepared layer (:func:`build_model`).
+    origins : sequence or mapping, optional
+        Origins or origin groups (as for :func:`trace_imports`); default every node.
+
+    Returns
+    -------
+    DataFrame
+        Rows origins (or groups), columns nodes: :math:`Z_{oj}`, the amount of
+        origin-:math:`o` goods in :math:`j`'s supply :math:`S_j = P_j + I_j`. Over all
+        origins the columns sum to :math:`S_j`.
+
+    Examples
+    --------
+    A cycle: A (produces 6) ships 10 to B, B (produces 2) ships 4 back and 8 to C.
+
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"exporter": ["A", "B", "B"], "importer": ["B", "A", "C"],
+    ...                   "value_usd": [10.0, 4.0, 8.0]})
+    >>> trace_supply(build_model(f), origins=["A", "B"]).round(3).to_dict("index")
+    {'A': {'A': 9.0, 'B': 9.0, 'C': 6.0}, 'B': {'A': 1.0, 'B': 3.0, 'C': 2.0}}
+
+    A's supply (6 + 4) is 9 of A and 1 of B; the columns sum to the supplies 10, 12, 8.
     """
     comp = model.composition(_origin_groups(model, origins))
     return comp * model.supply[None, :]

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analytics.dataset import Dataset
 from analytics.errors import AnalysisError
-from analytics.eventstudy import diff_in_diff, event_year, prepost_growth
+from analytics.eventstudy import DEFAULT_FE, diff_in_diff, event_year, prepost_growth
 
 
 def test_event_year_from_events_table(demo_world):
@@ -87,3 +88,138 @@ def test_did_needs_pre_and_post(demo_world):
     with pytest.raises(AnalysisError):
         diff_in_diff(demo_world.dataset, coalition="group_a", categories=["chpl_tier1"],
                      year=2030)
+
+
+# ------------------------------------------------------ hand-built panel, known effect
+EXPORTERS = ["JPN", "USA"]
+IMPORTERS = ["KGZ", "ARM", "FRA", "DEU"]  # two candidate hubs, two clean controls
+CHIP = ["848620", "848630"]  # the controlled category
+OTHER = ["010110", "020120"]  # control products, in no category
+YEARS = list(range(2019, 2025))  # event 2022: three years on each side
+
+
+def _country(iso3, *, hub=False, sanctioned=None):
+    return {"iso3": iso3, "hub": hub, "sanctioned": sanctioned, "un_arms_embargo": False,
+            "jp_group_a": iso3 in ("USA", "FRA", "DEU"), "eaeu": iso3 in ("KGZ", "ARM", "RUS")}
+
+
+def panel(effect, *, noise=0.01, seed=0):
+    """log X = 10 + flow FE + exporter-product-year FE + importer-year FE + noise, plus
+    ``effect`` for KGZ x CHIP x years >= 2022. A JPN -> RUS flow (a destination of
+    concern) must stay out of the sample."""
+    rng = np.random.default_rng(seed)
+    fe_flow = {(e, i, p): rng.uniform(-1, 1) for e in EXPORTERS for i in IMPORTERS
+               for p in CHIP + OTHER}
+    fe_ept = {(e, p, t): rng.uniform(-0.5, 0.5) for e in EXPORTERS for p in CHIP + OTHER
+              for t in YEARS}
+    fe_it = {(i, t): rng.uniform(-0.5, 0.5) for i in IMPORTERS for t in YEARS}
+    rows = []
+    for (e, i, p), a in fe_flow.items():
+        for t in YEARS:
+            treated = i == "KGZ" and p in CHIP and t >= 2022
+            logv = (10 + a + fe_ept[(e, p, t)] + fe_it[(i, t)] + effect * treated
+                    + noise * rng.standard_normal())
+            rows.append((t, e, i, p, float(np.exp(logv))))
+    rows += [(t, "JPN", "RUS", CHIP[0], 1e5) for t in YEARS]
+    flows = pd.DataFrame(rows, columns=["year", "exporter", "importer", "hs6", "value_usd"])
+    countries = pd.DataFrame([_country("JPN"), _country("USA"), _country("FRA"),
+                              _country("DEU"), _country("KGZ", hub=True),
+                              _country("ARM", hub=True),
+                              _country("RUS", sanctioned="comprehensive")])
+    categories = pd.DataFrame({"category_id": ["chip"], "direction": ["outbound"]})
+    category_hs = pd.DataFrame({"category_id": "chip", "hs6": CHIP, "hs_version": "HS2017"})
+    events = pd.DataFrame({"event_id": ["ban"], "date": [pd.Timestamp("2022-02-24")],
+                           "kind": ["sanctions"], "destinations": ["RUS"]})
+    return Dataset(flows=flows, countries=countries, categories=categories,
+                   category_hs=category_hs, events=events, hs_version="HS2017")
+
+
+N_OBS = len(EXPORTERS) * len(IMPORTERS) * len(CHIP + OTHER) * len(YEARS)  # 192
+N_TREATED = len(EXPORTERS) * len(CHIP) * 3  # KGZ x 2 codes x 2022-2024
+
+
+@pytest.fixture(scope="module")
+def effect_half():
+    return diff_in_diff(panel(0.5), coalition=["JPN", "USA"], categories=["chip"])
+
+
+def test_did_tiny_panel_recovers_half(effect_half):
+    r = effect_half.set_index("hub")
+    assert set(r.index) == {"KGZ", "ARM"}  # CHN and HKG (default hubs) have no flows
+    kgz = r.loc["KGZ"]
+    assert kgz["estimate"] == pytest.approx(0.5, abs=0.02)
+    assert kgz["ci_low"] < 0.5 < kgz["ci_high"]
+    assert kgz["ci_high"] - kgz["ci_low"] < 0.05  # noise sd 0.01: a tight interval
+    assert kgz["p_value"] < 1e-6
+    assert kgz["multiplier"] == pytest.approx(np.exp(kgz["estimate"]))
+    assert kgz["n_obs"] == N_OBS and kgz["n_treated"] == N_TREATED
+    # the untreated hub: no effect, and its interval covers 0
+    arm = r.loc["ARM"]
+    assert abs(arm["estimate"]) < 0.02 and arm["ci_low"] < 0.0 < arm["ci_high"]
+
+
+def test_did_tiny_panel_defaults_and_tidy_output(effect_half):
+    assert list(effect_half.columns) == ["hub", "category_id", "estimate", "std_error",
+                                         "ci_low", "ci_high", "p_value", "n_obs",
+                                         "n_treated", "multiplier", "event_year", "fe"]
+    assert effect_half["hub"].tolist() == ["KGZ", "ARM"]  # sorted by estimate
+    assert (effect_half["category_id"] == "chip").all()
+    assert (effect_half["event_year"] == 2022).all()  # 24 Feb 2022 from the events table
+    assert (effect_half["fe"] == DEFAULT_FE).all()
+    a = effect_half.attrs
+    assert a["members"] == ("JPN", "USA") and a["confidence"] == pytest.approx(0.95)
+    assert a["hubs"] == ("ARM", "CHN", "HKG", "KGZ")  # hub prior + CHN, HKG
+    assert a["controls"] == ("DEU", "FRA")  # RUS (sanctioned) and hubs excluded
+
+
+def test_did_tiny_panel_without_effect_covers_zero():
+    r = diff_in_diff(panel(0.0), coalition=["JPN", "USA"], categories=["chip"],
+                     hubs=["KGZ"], controls=["FRA", "DEU"], year=2022).iloc[0]
+    assert r["hub"] == "KGZ"
+    assert abs(r["estimate"]) < 0.02 and r["ci_low"] < 0.0 < r["ci_high"]
+    assert r["p_value"] > 0.05
+    assert r["n_obs"] == len(EXPORTERS) * 3 * 4 * len(YEARS)  # ARM left out of the sample
+
+
+def test_did_exact_panel_and_alpha():
+    # without noise the model fits exactly: the estimate is 0.5 to rounding
+    exact = diff_in_diff(panel(0.5, noise=0.0), coalition=["JPN", "USA"], categories=["chip"],
+                         hubs=["KGZ"], controls=["FRA", "DEU"], year=2022)
+    assert exact.iloc[0]["estimate"] == pytest.approx(0.5, abs=1e-8)
+    ds = panel(0.5)
+    kw = dict(coalition=["JPN", "USA"], categories=["chip"], hubs=["KGZ"],
+              controls=["FRA", "DEU"], year=2022)
+    r95 = diff_in_diff(ds, **kw).iloc[0]
+    r99 = diff_in_diff(ds, alpha=0.01, **kw).iloc[0]
+    assert r99["estimate"] == pytest.approx(r95["estimate"])
+    assert r99["ci_low"] < r95["ci_low"] and r95["ci_high"] < r99["ci_high"]
+
+
+def test_did_skips_category_with_too_few_observations():
+    # hubs KGZ only: 2 exporters x 3 importers x 4 codes x 6 years = 144 rows
+    with pytest.warns(UserWarning, match="chip: only 144 observations; skipped"):
+        out = diff_in_diff(panel(0.5), coalition=["JPN", "USA"], categories=["chip"],
+                           hubs=["KGZ"], controls=["FRA", "DEU"], year=2022, min_obs=500)
+    assert out.empty and "estimate" in out.columns
+
+
+def _events_ds(*dates):
+    ev = pd.DataFrame({"event_id": [f"e{k}" for k in range(len(dates))],
+                       "date": pd.to_datetime(list(dates)), "kind": "sanctions",
+                       "destinations": "RUS"})
+    return Dataset(flows=None, countries=None, categories=None, category_hs=None, events=ev)
+
+
+@pytest.mark.parametrize("date, year", [
+    ("2023-07-01", 2023), ("2023-07-02", 2024),
+    ("2024-07-01", 2024),  # leap year: 1 July is day 183 (was counted as 2025: bug fixed)
+    ("2024-07-02", 2025), ("2022-12-31", 2023), ("2022-01-01", 2022),
+])
+def test_event_year_cutoff_is_1_july(date, year):
+    assert event_year(_events_ds(date))[0] == year
+
+
+def test_event_year_no_event_for_destination():
+    ds = _events_ds("2022-02-24")
+    with pytest.raises(AnalysisError, match="no sanctions or control event for 'IRN'"):
+        event_year(ds, destination="IRN")

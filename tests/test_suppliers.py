@@ -353,6 +353,46 @@ def test_country_exposure_hand_worked():
         country_exposure(t, threshold=50)
 
 
+# ---------------------------------------------------- planted truth (demo world)
+@pytest.fixture(scope="module")
+def demo_latest(demo_world):
+    sup = demo_world.dataset.suppliers
+    return sup[sup["year"] == 2024].reset_index(drop=True)  # the truth's year
+
+
+def test_demo_firm_level_chokepoints_found(demo_world, demo_latest):
+    truth = demo_world.truth.chokepoints
+    truth = truth[truth["level"] == "firm"].set_index("item")
+    assert {"euv", "litho"} <= set(truth.index)
+    firm = item_concentration(demo_latest, level="firm").set_index("item_id")
+    country = item_concentration(demo_latest, level="country").set_index("item_id")
+    for item, planted in truth.iterrows():
+        got = firm.loc[item]
+        assert got["top_supplier"] == planted["supplier"], item
+        assert got["top_share"] == approx(planted["share"], abs=2e-3), item
+        # HHI of a top share s: s^2 <= HHI <= s^2 + (1 - s)^2 (the rest in one firm)
+        s = got["top_share"]
+        assert s**2 - 1e-9 <= got["hhi"] <= s**2 + (1 - s) ** 2 + 1e-9, item
+        # the dominant firm's country leads the item at country level
+        home = demo_latest.set_index("provider").loc[planted["supplier"], "provider_country"]
+        assert country.loc[item, "top_supplier"] == home, item
+        assert country.loc[item, "top_share"] >= s - 1e-9, item
+    # planted as in ETO: EUV tools 100 % one (Dutch) firm, lithography 81.5 % one firm
+    euv = firm.loc["euv"]
+    assert (euv["top_share"], euv["hhi"], euv["n_suppliers"]) == (approx(1.0), approx(1.0), 1)
+    assert country.loc["euv", "top_supplier"] == "NLD"
+    assert firm.loc["litho", "top_share"] == approx(0.815, abs=1e-3)
+    # a firm holding half an item or more is found exactly where one was planted
+    assert set(firm.index[firm["top_share"] >= 0.5]) == set(truth.index)
+
+
+def test_demo_firm_ranking_puts_euv_first(demo_latest):
+    r = rank_chokepoints(demo_latest, level="firm")
+    assert r.iloc[0]["item_id"] == "euv"
+    assert r.iloc[0]["firm_top_share"] == approx(1.0)
+    assert r.iloc[0]["country_top_supplier"] == "NLD"
+
+
 # --------------------------------------------------------------- reader: mock ETO folder
 # The exact headers of the real files; the rows are invented.
 HEADERS = {

@@ -195,3 +195,62 @@ def test_self_loops_and_zero_flows_ignored():
     r = trace_imports(F(("A", "A", 5.0), ("A", "B", 0.0), ("A", "C", 2.0)))
     assert content(r, "A", "C") == pytest.approx(2.0)
     assert "B" not in set(r["destination"])
+
+
+# ------------------------------------- closed form for other production assumptions
+# The cycle A -> B 10, B -> A 4, B -> C 8 (B re-exports part of what A sends it).
+CYCLE = F(("A", "B", 10.0), ("B", "A", 4.0), ("B", "C", 8.0))
+NODES = ["A", "B", "C"]
+X_CYCLE = np.array([[0.0, 10.0, 0.0],
+                    [4.0, 0.0, 8.0],
+                    [0.0, 0.0, 0.0]])
+
+
+def _closed_form(P):
+    """Z = diag(P) (I - A)^-1 with S = P + I and A = X / S (DESIGN method 6), dense."""
+    P = np.asarray(P, dtype=float)
+    S = P + X_CYCLE.sum(axis=0)
+    A = X_CYCLE / S[:, None]
+    return np.diag(P) @ np.linalg.inv(np.eye(3) - A)
+
+
+def test_closed_form_with_production_series():
+    # P_A = 8, P_B = 4, C produces nothing. By hand: C_A = (8 A + 4 C_B) / 12 and
+    # C_B = (4 B + 10 C_A) / 14 give C_A = (7/8, 1/8), C_B = (5/8, 3/8).
+    model = build_model(CYCLE, pd.Series({"A": 8.0, "B": 4.0}))
+    assert list(model.nodes) == NODES
+    np.testing.assert_allclose(model.supply, [12.0, 14.0, 8.0])
+    Z = trace_supply(model).loc[NODES, NODES].to_numpy()
+    hand = np.array([[12 * 7 / 8, 14 * 5 / 8, 8 * 5 / 8],
+                     [12 * 1 / 8, 14 * 3 / 8, 8 * 3 / 8],
+                     [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(Z, hand, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(Z, _closed_form([8.0, 4.0, 0.0]), rtol=1e-10, atol=1e-12)
+    r = trace_imports(CYCLE, pd.Series({"A": 8.0, "B": 4.0}))
+    assert content(r, "A", "C") == pytest.approx(5.0)
+    assert content(r, "B", "C") == pytest.approx(3.0)
+    assert r.attrs["strategy"] == "production given (Series)"
+
+
+def test_closed_form_with_reexport_share_on_a_cycle():
+    # net exports for A: P_A = 10 - 4 = 6 (w_A = 0.6). B re-exports 75 %: w_B = 0.25,
+    # P_B = w I / (1 - w) = 0.25 * 10 / 0.75 = 10/3, S_B = 40/3 (no shortfall: 40/3 > 12).
+    # By hand: C_A = 0.6 A + 0.4 C_B, C_B = 0.25 B + 0.75 C_A
+    #          -> C_A = (6/7, 1/7), C_B = (9/14, 5/14).
+    model = build_model(CYCLE, reexport_share={"B": 0.75})
+    assert list(model.nodes) == NODES
+    np.testing.assert_allclose(model.production, [6.0, 10 / 3, 0.0])
+    np.testing.assert_allclose(model.own_share[:2], [0.6, 0.25])
+    Z = trace_supply(model).loc[NODES, NODES].to_numpy()
+    hand = np.array([[10 * 6 / 7, 40 / 3 * 9 / 14, 8 * 9 / 14],
+                     [10 * 1 / 7, 40 / 3 * 5 / 14, 8 * 5 / 14],
+                     [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(Z, hand, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(Z, _closed_form([6.0, 10 / 3, 0.0]), rtol=1e-10, atol=1e-12)
+    r = trace_imports(CYCLE, reexport_share={"B": 0.75})
+    assert content(r, "A", "C") == pytest.approx(36 / 7)
+    assert content(r, "B", "C") == pytest.approx(20 / 7)
+    assert "re-export shares given for 1 node(s)" in r.attrs["strategy"]
+    # every origin's goods are all accounted for: consumption + what C receives = P
+    consumed = model.supply - model.exports
+    np.testing.assert_allclose(Z @ (consumed / model.supply), model.production, rtol=1e-12)
