@@ -8,12 +8,17 @@ behind them):
   year. Category flows (:func:`analytics.network.category_flows`) add up the codes of a
   category, so a code's own chokepoint can hide inside its category: this works on the
   raw flows, one layer per (year, hs6).
+* :func:`trade_positions`, :func:`shipped_vs_traced`: every country's exports, imports,
+  export share and traced-origin share per code, and where a country's traced share
+  departs from its shipped share (and whether it is a net importer of the code).
+* :func:`category_coverage`: which codes of each category an extract holds.
 * :func:`hs6_dependency_flags`: the EC/CEPII flags (import HHI > 0.4 and imports/exports
   > 1) per importer and code, with persistence counted over calendar years.
 * :func:`import_dependence_on`: a country's dependence on one supplier per code, as
   shipped and traced to origin.
 * :func:`source_shares`, :func:`source_change`: where an importer's supply comes from and
-  how that changed between two years.
+  how that changed between two years; :func:`dropped_sources`: the sources that (almost)
+  stopped shipping between them.
 * :func:`controlled_hs6`: the codes whose categories are under an export-control event of
   a jurisdiction (China's, by default).
 * :func:`mirror_gap_report`: exporter- against importer-reported values from
@@ -23,13 +28,16 @@ Case study B, *Taiwan's integrated circuits* (Taiwan customs, HS 8542, one expor
 
 * :func:`star_summary`, :func:`destination_series`: the star network TWN -> destinations
   over time and the yearly values to chosen destinations.
+* :func:`world_export_totals`, :func:`export_ranking`: UN Comtrade exports to World per
+  reporter, and an exporter's rank among them.
 * :func:`policy_events`: the events to mark on the time axis.
 * :func:`prepost_destinations`: :func:`analytics.eventstudy.prepost_growth` with the
   single exporter as the "coalition".
 * :func:`prepost_regression`: a log-linear pre/post regression with destination and year
-  effects.
+  effects; :func:`classify_prepost` reads each coefficient's interval.
 
-Figures: :func:`fig_hs6_concentration` and :func:`fig_destination_lines`.
+The figures are in :mod:`analytics.figures.casestudies` (``fig_hs6_concentration``,
+``fig_destination_lines``).
 
 Everything here is pure: flows (canonical columns) in, labelled frames out.
 
@@ -46,12 +54,11 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from analytics import chokepoints, tracing
 from analytics.errors import AnalysisError
@@ -59,20 +66,25 @@ from analytics.errors import AnalysisError
 __all__ = [
     "CRITICAL_MINERAL_HS6",
     "hs6_concentration",
+    "trade_positions",
+    "shipped_vs_traced",
+    "category_coverage",
     "hs6_dependency_flags",
     "import_dependence_on",
     "source_shares",
     "source_change",
+    "dropped_sources",
     "controlled_hs6",
     "MirrorGapReport",
     "mirror_gap_report",
     "star_summary",
     "destination_series",
+    "world_export_totals",
+    "export_ranking",
     "policy_events",
     "prepost_destinations",
     "prepost_regression",
-    "fig_hs6_concentration",
-    "fig_destination_lines",
+    "classify_prepost",
 ]
 
 #: the 30 HS2017 codes of the BACI critical-minerals extract and the material labels of
@@ -177,6 +189,162 @@ def hs6_concentration(
                 .groupby("hs6")["category_id"].agg(lambda s: ";".join(sorted(set(s)))))
         out["category_id"] = out["hs6"].map(cats)
     return out.sort_values(_KEY).reset_index(drop=True)
+
+
+def trade_positions(
+    flows: pd.DataFrame,
+    *,
+    countries: Iterable[str] | None = None,
+    production: str | pd.Series = "net_exports",
+) -> pd.DataFrame:
+    r"""Every country's trade position in every (year, hs6) layer: shipped and traced.
+
+    Parameters
+    ----------
+    flows : DataFrame
+        Canonical flows (``year``, ``exporter``, ``importer``, ``hs6``, ``value_usd``).
+    countries : iterable of str, optional
+        Keep only these countries (all countries of each layer by default).
+    production : {"net_exports", "exports"} or Series
+        Tracing assumption (:func:`analytics.tracing.build_model`).
+
+    Returns
+    -------
+    DataFrame
+        One row per (year, hs6, country) in the layer: ``exports``, ``imports``,
+        ``net_exports`` (exports - imports), ``export_share`` (of the layer's exports:
+        who *ships*), ``production`` (the tracing model's :math:`P_j`) and
+        ``origin_share`` (:math:`P_j / \sum_k P_k` as in
+        :func:`analytics.chokepoints.origin_shares`: who *makes*).
+
+    Notes
+    -----
+    Under the default net-export assumption a net importer of a code produces nothing
+    (``production`` 0), so its exports are traced back to its suppliers: its origin share
+    is 0 however much it ships.
+
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"year": 2022, "hs6": "850511", "exporter": ["CHN", "JPN"],
+    ...                   "importer": ["JPN", "USA"], "value_usd": [6.0, 2.0]})
+    >>> trade_positions(f)[["country", "net_exports", "export_share", "origin_share"]
+    ...                    ].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'country': 'CHN', 'net_exports': 6.0, 'export_share': 0.75, 'origin_share': 1.0},
+     {'country': 'JPN', 'net_exports': -4.0, 'export_share': 0.25, 'origin_share': 0.0},
+     {'country': 'USA', 'net_exports': -2.0, 'export_share': 0.0, 'origin_share': 0.0}]
+    """
+    _need(flows, ["year", "exporter", "importer", "hs6", "value_usd"])
+    keep = None if countries is None else set(countries)
+    frames = []
+    with _quiet_tracing():
+        for (year, code), lay in _layers(flows, _KEY):
+            exp = lay.groupby("exporter")["value_usd"].sum()
+            imp = lay.groupby("importer")["value_usd"].sum()
+            model = tracing.build_model(lay, production)
+            prod = pd.Series(np.asarray(model.production, float), index=list(model.nodes))
+            nodes = sorted(set(exp.index) | set(imp.index))
+            if keep is not None:
+                nodes = [n for n in nodes if n in keep]
+            if not nodes:
+                continue
+            e = exp.reindex(nodes, fill_value=0.0).to_numpy(float)
+            i = imp.reindex(nodes, fill_value=0.0).to_numpy(float)
+            p = prod.reindex(nodes, fill_value=0.0).to_numpy(float)
+            total_exp, total_prod = float(exp.sum()), float(prod.sum())
+            frames.append(pd.DataFrame({
+                "year": year, "hs6": code, "country": nodes, "exports": e, "imports": i,
+                "net_exports": e - i,
+                "export_share": e / total_exp if total_exp > 0 else np.nan,
+                "production": p,
+                "origin_share": p / total_prod if total_prod > 0 else np.nan}))
+    cols = ["year", "hs6", "country", "exports", "imports", "net_exports", "export_share",
+            "production", "origin_share"]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+def shipped_vs_traced(positions: pd.DataFrame, country: str, *,
+                      min_pp: float = 1.0) -> pd.DataFrame:
+    """Codes where a country's traced-origin share departs from its shipped share.
+
+    ``positions`` is :func:`trade_positions`. Keeps the (year, hs6) rows of ``country``
+    whose ``origin_share`` differs from its ``export_share`` by at least ``min_pp``
+    percentage points.
+
+    Returns ``year``, ``hs6``, ``export_share``, ``origin_share``, ``difference_pp``
+    (origin - export, percentage points), ``net_exports`` and ``position`` (``"net
+    exporter"`` or ``"net importer"``), by year and largest difference first.
+
+    Notes
+    -----
+    Traced above shipped: re-exporters elsewhere ship the country's goods (they are
+    credited back to it). Traced below shipped: the country ships goods it did not make;
+    under the net-export assumption always so when it is a net importer of the code.
+
+    >>> import pandas as pd
+    >>> pos = pd.DataFrame({"year": 2022, "hs6": ["850511", "260600"], "country": "CHN",
+    ...     "export_share": [0.6, 0.3], "origin_share": [0.98, 0.0],
+    ...     "net_exports": [5.0, -9.0]})
+    >>> shipped_vs_traced(pos, "CHN")[["hs6", "difference_pp", "position"]
+    ...                               ].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'hs6': '850511', 'difference_pp': 38.0, 'position': 'net exporter'},
+     {'hs6': '260600', 'difference_pp': -30.0, 'position': 'net importer'}]
+    """
+    _need(positions, ["year", "hs6", "country", "export_share", "origin_share",
+                      "net_exports"], "positions")
+    sub = positions[positions["country"] == country].copy()
+    sub["difference_pp"] = (100.0 * (sub["origin_share"] - sub["export_share"])).round(6)
+    sub = sub[sub["difference_pp"].abs() >= min_pp]
+    sub["position"] = np.where(sub["net_exports"] < 0, "net importer", "net exporter")
+    cols = ["year", "hs6", "export_share", "origin_share", "difference_pp", "net_exports",
+            "position"]
+    sub = sub.sort_values(["year", "difference_pp"], ascending=[True, False])
+    return sub[cols].reset_index(drop=True)
+
+
+def category_coverage(membership: pd.DataFrame, categories: pd.DataFrame,
+                      hs6: Iterable[str]) -> pd.DataFrame:
+    """Which six-digit codes of each category a set of codes (an extract) holds.
+
+    Parameters
+    ----------
+    membership : DataFrame
+        ``category_id``, ``hs6`` in the extract's HS version
+        (:func:`analytics.network.category_membership`).
+    categories : DataFrame
+        The categories table (``category_id``, ``direction``, ``control_basis``).
+    hs6 : iterable of str
+        The codes present (e.g. ``flows["hs6"].unique()``).
+
+    Returns
+    -------
+    DataFrame
+        One row per category with at least one code present: ``category_id``,
+        ``direction``, ``codes_present``, ``codes_absent`` (``", "``-joined, sorted),
+        ``control_basis``.
+
+    >>> import pandas as pd
+    >>> mem = pd.DataFrame({"category_id": ["ga", "ga", "w"],
+    ...                     "hs6": ["811292", "282560", "810194"]})
+    >>> cats = pd.DataFrame({"category_id": ["ga", "w"], "direction": "inbound",
+    ...                      "control_basis": ["No. 23", "No. 10"]})
+    >>> category_coverage(mem, cats, ["811292", "250490"])[
+    ...     ["category_id", "codes_present", "codes_absent"]].to_dict("records")
+    [{'category_id': 'ga', 'codes_present': '811292', 'codes_absent': '282560'}]
+    """
+    present = set(hs6)
+    mem = membership[membership["hs6"].astype(str).str.len() == 6]
+    recs = []
+    for cat, codes in mem.groupby("category_id", sort=True)["hs6"]:
+        have = sorted(set(codes) & present)
+        if have:
+            recs.append({"category_id": cat, "codes_present": ", ".join(have),
+                         "codes_absent": ", ".join(sorted(set(codes) - present))})
+    out = pd.DataFrame(recs, columns=["category_id", "codes_present", "codes_absent"])
+    info = categories.set_index("category_id")
+    out.insert(1, "direction", out["category_id"].map(info["direction"]))
+    out["control_basis"] = out["category_id"].map(info["control_basis"])
+    return out
 
 
 def hs6_dependency_flags(
@@ -340,6 +508,32 @@ def source_change(shares: pd.DataFrame, first: int, last: int, *,
     sort = [*keys[:-1], f"value_{last}"]
     return out.sort_values(sort, ascending=[True] * (len(sort) - 1) + [False]
                            ).reset_index(drop=True)
+
+
+def dropped_sources(change: pd.DataFrame, first: int, last: int, *,
+                    max_retained: float = 0.05) -> pd.DataFrame:
+    """Sources that (almost) stopped shipping between two years.
+
+    ``change`` is :func:`source_change` of the two years. Keeps the exporters (per hs6
+    when present) whose value in ``last`` is at most ``max_retained`` times their value in
+    ``first`` (0.05: they kept 5 % or less), largest ``first``-year value first.
+
+    Returns the rows of ``change`` with ``exporter`` (and ``hs6``), ``value_<first>``,
+    ``value_<last>``, ``share_<first>``, ``share_<last>``.
+
+    >>> import pandas as pd
+    >>> ch = pd.DataFrame({"exporter": ["CHN", "BEL", "ZAF"], "value_2022": [4.0, 3.0, 1.0],
+    ...     "value_2024": [3.0, 0.0, 0.04], "share_2022": [0.5, 0.375, 0.125],
+    ...     "share_2024": [0.987, 0.0, 0.013]})
+    >>> dropped_sources(ch, 2022, 2024)["exporter"].tolist()
+    ['BEL', 'ZAF']
+    """
+    vf, vl = f"value_{first}", f"value_{last}"
+    _need(change, ["exporter", vf, vl, f"share_{first}", f"share_{last}"], "source change")
+    keys = ["hs6", "exporter"] if "hs6" in change.columns else ["exporter"]
+    out = change[(change[vf] > 0) & (change[vl] <= max_retained * change[vf])]
+    out = out.sort_values([vf, *keys], ascending=[False] + [True] * len(keys))
+    return out[[*keys, vf, vl, f"share_{first}", f"share_{last}"]].reset_index(drop=True)
 
 
 def controlled_hs6(
@@ -527,6 +721,64 @@ def destination_series(flows: pd.DataFrame, exporter: str, destinations: Sequenc
     return wide
 
 
+def world_export_totals(raw: pd.DataFrame, *,
+                        trade_codes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """UN Comtrade exports to World per reporter and year, reporters as ISO3.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        UN Comtrade annual records with ``refYear``, ``reporterCode`` (M49), ``flowCode``,
+        ``partnerCode`` and ``primaryValue`` (USD), e.g. an export-to-World extract.
+    trade_codes : DataFrame, optional
+        ``code``, ``iso3``, ``kind`` (:func:`analytics.reference.trade_codes`, the
+        default): Comtrade's 490 "Other Asia, nes" is Taiwan; aggregates are dropped.
+
+    Returns
+    -------
+    DataFrame
+        ``year``, ``exporter``, ``value_usd``: rows with ``flowCode`` X and partner 0
+        (World), summed per (year, exporter).
+    """
+    _need(raw, ["refYear", "reporterCode", "flowCode", "partnerCode", "primaryValue"],
+          "Comtrade records")
+    if trade_codes is None:
+        from analytics.reference import trade_codes as _tc
+
+        trade_codes = _tc()
+    codes = trade_codes[trade_codes["kind"] != "aggregate"].set_index("code")["iso3"]
+    sub = raw[(raw["flowCode"] == "X") & (raw["partnerCode"] == 0)]
+    out = pd.DataFrame({"year": sub["refYear"].astype(int),
+                        "exporter": sub["reporterCode"].astype(int).map(codes),
+                        "value_usd": sub["primaryValue"].astype(float)}).dropna(
+        subset=["exporter"])
+    return out.groupby(["year", "exporter"], as_index=False)["value_usd"].sum()
+
+
+def export_ranking(totals: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Exporters ranked by value in one year.
+
+    ``totals`` has ``year``, ``exporter``, ``value_usd`` (e.g. :func:`world_export_totals`).
+    Returns ``rank`` (1 = largest), ``exporter``, ``value_usd`` and ``share`` (of the sum
+    over the exporters listed that year).
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"year": 2022, "exporter": ["HKG", "TWN", "CHN"],
+    ...                   "value_usd": [214.0, 184.0, 155.0]})
+    >>> export_ranking(t, 2022).set_index("exporter")["rank"].to_dict()
+    {'HKG': 1, 'TWN': 2, 'CHN': 3}
+    """
+    _need(totals, ["year", "exporter", "value_usd"], "export totals")
+    sub = totals[totals["year"] == year]
+    if sub.empty:
+        raise AnalysisError(f"no export totals in {year}")
+    sub = sub.groupby("exporter", as_index=False)["value_usd"].sum().sort_values(
+        ["value_usd", "exporter"], ascending=[False, True]).reset_index(drop=True)
+    sub.insert(0, "rank", np.arange(1, len(sub) + 1))
+    sub["share"] = sub["value_usd"] / sub["value_usd"].sum()
+    return sub
+
+
 def policy_events(
     events: pd.DataFrame,
     *,
@@ -621,6 +873,9 @@ def prepost_regression(
         One row per treated destination: ``beta``, ``se`` (heteroskedasticity-robust),
         ``ci_low``, ``ci_high`` (95 %), ``change`` (:math:`e^\beta - 1`), ``pre_years``,
         ``post_years`` (positive years of the destination), ``n_obs``, ``n_controls``.
+        Treated destinations without a coefficient are left out and listed in
+        ``attrs["not_estimated"]`` (destination -> reason, e.g. ``"no shipments from
+        2022"``: a destination that stops entirely has no positive post-event year).
 
     Notes
     -----
@@ -658,9 +913,16 @@ def prepost_regression(
         fit = pf.feols(fml, data=data.reset_index(drop=True), vcov="hetero")
     tidy = fit.tidy()
     recs = []
+    missing = {h: "no shipments in the window" for h in treated if h not in present}
     for col, h in names.items():
         own = data[data["importer"] == h]
         if col not in tidy.index:
+            if not (own["year"] >= event_year).any():
+                missing[h] = f"no shipments from {event_year}"
+            elif not (own["year"] < event_year).any():
+                missing[h] = f"no shipments before {event_year}"
+            else:
+                missing[h] = "not identified"
             continue
         b, se = float(tidy.loc[col, "Estimate"]), float(tidy.loc[col, "Std. Error"])
         recs.append({"destination": h, "beta": b, "se": se,
@@ -669,106 +931,27 @@ def prepost_regression(
                      "pre_years": int((own["year"] < event_year).sum()),
                      "post_years": int((own["year"] >= event_year).sum()),
                      "n_obs": int(fit._N), "n_controls": len(controls)})
-    return pd.DataFrame(recs)
+    out = pd.DataFrame(recs)
+    out.attrs["not_estimated"] = missing
+    return out
 
 
-# ---------------------------------------------------------------------------------------
-# figures
-# ---------------------------------------------------------------------------------------
+def classify_prepost(reg: pd.DataFrame) -> pd.DataFrame:
+    """Read each :func:`prepost_regression` coefficient by its 95 % interval.
 
+    Adds ``reading``: ``"lower"`` (the interval lies below zero: shipments fell relative
+    to the other destinations), ``"higher"`` (above zero) or ``"no clear change"`` (the
+    interval includes zero).
 
-def fig_hs6_concentration(conc: pd.DataFrame, *, labels: Mapping[str, str] | None = None,
-                          first: int | None = None, last: int | None = None,
-                          title: str | None = None) -> go.Figure:
-    """Exporter HHI of each HS6 code in two years (dumbbell), with the top exporter.
-
-    ``conc`` is :func:`hs6_concentration`; codes are sorted by the last year's HHI and
-    labelled ``code label``; markers are coloured by year and hover gives the top
-    exporter and its share. The dotted line is the EC/CEPII threshold 0.4.
+    >>> import pandas as pd
+    >>> reg = pd.DataFrame({"destination": ["RUS", "HKG"], "ci_low": [-4.1, -0.3],
+    ...                     "ci_high": [-1.3, 0.05]})
+    >>> classify_prepost(reg)["reading"].tolist()
+    ['lower', 'no clear change']
     """
-    from analytics.figures.core import PALETTE, TEMPLATE, font_family
-    from analytics.i18n import country_name
-
-    years = sorted(int(y) for y in conc["year"].unique())
-    first = years[0] if first is None else first
-    last = years[-1] if last is None else last
-    wide = conc[conc["year"].isin([first, last])].pivot_table(
-        index="hs6", columns="year", values="hhi")
-    wide = wide.sort_values(last if last in wide else first)
-    names = {c: f"{c} {labels.get(c, '')}".strip() if labels else c for c in wide.index}
-    ylab = [names[c] for c in wide.index]
-    fig = go.Figure()
-    for c, lab in zip(wide.index, ylab, strict=True):
-        xs = [wide.loc[c, y] for y in (first, last) if y in wide and pd.notna(wide.loc[c, y])]
-        fig.add_trace(go.Scatter(x=xs, y=[lab] * len(xs), mode="lines",
-                                 line=dict(color="#c0c4d0", width=2), showlegend=False,
-                                 hoverinfo="skip"))
-    for k, y in enumerate((first, last)):
-        sub = conc[conc["year"] == y].set_index("hs6").reindex(wide.index)
-        hover = [f"{names[c]}<br>{y}: HHI {h:.2f}; top exporter "
-                 f"{country_name(t) if isinstance(t, str) else '-'} {s:.0%}"
-                 for c, h, t, s in zip(sub.index, sub["hhi"], sub["top_exporter"],
-                                       sub["top_share"], strict=True)]
-        fig.add_trace(go.Scatter(x=sub["hhi"], y=ylab, mode="markers", name=str(y),
-                                 marker=dict(size=9, color=PALETTE[0 if k == 0 else 1]),
-                                 customdata=hover,
-                                 hovertemplate="%{customdata}<extra></extra>"))
-    fig.add_vline(x=0.4, line=dict(dash="dot", color="#7b8794", width=1),
-                  annotation_text="0.4", annotation_position="top")
-    fig.update_layout(template=TEMPLATE, font_family=font_family("en"), title=title or "",
-                      xaxis=dict(title="Exporter HHI (0-1)", range=[0, 1.02]),
-                      yaxis=dict(title=""), height=max(360, 22 * len(wide) + 120),
-                      margin=dict(l=280, r=20, t=60, b=50))
-    return fig
-
-
-def fig_destination_lines(series: pd.DataFrame, *, events: pd.DataFrame | None = None,
-                          log: bool = True, unit: float = 1e6, unit_label: str = "USD m",
-                          title: str | None = None, event_gap: float = 0.35) -> go.Figure:
-    """Yearly values to several destinations as lines, with policy events marked.
-
-    ``series`` is :func:`destination_series` (index year, one column per destination);
-    ``events`` rows (``date``, ``jurisdiction``, ``measure``) become dotted vertical
-    lines at their date in years (2022-04-06 -> 2022.26); events closer than
-    ``event_gap`` years share one line and label (hover the triangle at its foot for the
-    measures). A log axis (default) keeps
-    Russia's millions and Hong Kong's billions on one chart; zeros are gaps.
-    """
-    from analytics.figures.core import PALETTE, TEMPLATE, font_family
-    from analytics.figures.diversion import _event_clusters
-    from analytics.i18n import country_name
-
-    fig = go.Figure()
-    for k, d in enumerate(series.columns):
-        v = series[d] / unit
-        v = v.where(v > 0) if log else v
-        fig.add_trace(go.Scatter(x=list(series.index), y=v.tolist(), mode="lines+markers",
-                                 name=country_name(d), line=dict(color=PALETTE[
-                                     k % len(PALETTE)], width=2),
-                                 hovertemplate=f"{country_name(d)} %{{x}}: %{{y:,.3~f}} "
-                                               f"{unit_label}<extra></extra>"))
-    if events is not None and len(events):
-        lo, hi = min(series.index) - 0.5, max(series.index) + 1
-        xs, hovers = [], []
-        for c in _event_clusters(events, event_gap):
-            if not lo <= c["x"] <= hi:
-                continue
-            fig.add_vline(x=c["x"], line=dict(dash="dot", color="#7b8794", width=1))
-            fig.add_annotation(x=c["x"], y=1.0, yref="paper", text=c["label"],
-                               showarrow=False, textangle=-90, xanchor="right",
-                               yanchor="top", font=dict(size=10, color="#52606d"),
-                               bgcolor="rgba(255,255,255,0.7)")
-            xs.append(c["x"])
-            hovers.append(c["hover"])
-        if xs:  # hover targets at the foot of the event lines
-            fig.add_trace(go.Scatter(
-                x=xs, y=[0.0] * len(xs), yaxis="y2", mode="markers", name="event",
-                marker=dict(symbol="triangle-up", size=10, color=PALETTE[1]),
-                customdata=hovers, hovertemplate="%{customdata}<extra></extra>",
-                showlegend=False))
-            fig.update_layout(yaxis2=dict(overlaying="y", range=[0, 1], visible=False))
-    fig.update_layout(template=TEMPLATE, font_family=font_family("en"), title=title or "",
-                      xaxis=dict(title="Year", dtick=1, tickformat="d"),
-                      yaxis=dict(title=unit_label, type="log" if log else "linear"),
-                      height=460, hovermode="closest")
-    return fig
+    _need(reg, ["destination", "ci_low", "ci_high"], "regression table")
+    out = reg.copy()
+    out["reading"] = np.select([out["ci_high"] < 0, out["ci_low"] > 0],
+                               ["lower", "higher"], default="no clear change")
+    out.attrs = dict(reg.attrs)
+    return out

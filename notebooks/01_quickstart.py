@@ -69,8 +69,8 @@ overview[["category_id", "top_origin", "top_origin_share", "origin_hhi", "top_ex
 # ## Tracing against dispatch
 #
 # Customs data show the country that *shipped* the goods; proportional-mixing tracing
-# credits each shipment to the country that *made* them. For integrated circuits the two
-# readings of the destination's imports differ sharply: a hub ships much and makes little.
+# credits each shipment to the country that *made* them. A hub can ship much and make
+# little: how far apart are the two readings of the destination's imports?
 # The default production assumption is "net exports" (a country makes what it exports
 # beyond what it imports), so a large net importer is credited with little production.
 

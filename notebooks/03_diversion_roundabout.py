@@ -14,11 +14,12 @@
 # %% [markdown]
 # # The "roundabout": diversion of controlled goods through third-country hubs
 #
-# After the 2022 sanctions event, the coalition's direct exports of controlled goods to
-# Russia collapse while its exports to some hubs surge and the hubs' exports to Russia
-# rise: the "Eurasian roundabout" (Chupilkin, Javorcik, Peeva & Plekhanov, EBRD). The demo
-# world plants such routes and records them, so we can check what the screening and the
-# event study find against the truth. All numbers are **synthetic demo data**.
+# The "Eurasian roundabout" (Chupilkin, Javorcik, Peeva & Plekhanov, EBRD): after a
+# sanctions event the coalition's direct exports of controlled goods to Russia collapse
+# while its exports to some hubs surge and the hubs' exports to Russia rise. The demo
+# world plants such routes around its sanctions event (printed below) and records them,
+# so we can check what the screening and the event study find against the truth. All
+# numbers are **synthetic demo data**.
 
 # %% tags=["parameters"]
 SEED = 0  # demo world seed

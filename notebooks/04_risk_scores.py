@@ -14,10 +14,11 @@
 # %% [markdown]
 # # Risk scores and how robust they are
 #
-# The risk score of a (category, destination) is 100 x the weighted mean of seven
-# components in [0, 1]: category sensitivity, destination concern, forward exposure,
-# diversion exposure, surge, coalition leverage and listed entities. The weights come from
-# a documented configuration file (`analytics/risk_config.toml`). This notebook scores the
+# The risk score of a (category, destination) is 100 x the weighted mean of its
+# components in [0, 1] (category sensitivity, destination concern, exposure to
+# diversion, surge, coalition leverage, listed entities, ...; the components and their
+# weights are printed below). The weights come from a documented configuration file
+# (`analytics/risk_config.toml`). This notebook scores the
 # demo world (**synthetic demo data**), explains the top rows, measures how much the
 # ranking depends on the weights, and runs a what-if with other weights.
 

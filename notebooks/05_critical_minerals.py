@@ -16,11 +16,10 @@
 # %% [markdown]
 # # Critical minerals under China's export controls (real data)
 #
-# China controls exports of gallium and germanium (from 2023-08-01), graphite
-# (2023-12-01), antimony (2024-09-15), tungsten and other metals (2025-02-04) and
-# medium/heavy rare earths and magnets (2025-04-04), and banned gallium, germanium and
-# antimony exports to the US in December 2024. Which of these goods depend on China,
-# who depends on them (Japan), and how did Russia's sources move between 2022 and 2024?
+# Since 2023 China has put a series of critical minerals under export licensing and
+# banned some of them to the United States (the events, from the reference table, are
+# printed below). Which of these goods depend on China, who depends on them (Japan), and
+# how did Russia's sources move between the two years of the extract?
 #
 # **Data: real, not synthetic.** CEPII BACI HS17 (release V202601) for 30 critical-mineral
 # HS6 codes, all country pairs, 2022 and 2024 (the extract of the GitHub repository
@@ -30,15 +29,16 @@
 # the environment variable `CHOKEPOINT_SHARED_DATA`, else the first `shared/data` folder
 # above the working directory. Without them the notebook says so and stops.
 #
-# Every number quoted below is printed by the code above it.
+# Every number in these notes is printed by a code cell: the notes ask, the cells answer.
 
 # %% tags=["parameters"]
 DATA = None  # shared data folder; None = $CHOKEPOINT_SHARED_DATA or a shared/data above
 YEARS = [2022, 2024]  # the two years of the extract
 IMPORTER = "JPN"  # whose dependence on China we measure
 SUPPLIER = "CHN"
+JURISDICTION = "CN"  # the supplier's export-control events in the events table
 DESTINATION = "RUS"  # whose sources we follow
-HUBS = ["KAZ", "TUR", "ARE", "KGZ", "ARM"]  # hubs next to China in Russia's supply
+HUBS = ["KAZ", "TUR", "ARE", "KGZ", "ARM"]  # hubs whose role in Russia's supply we follow
 TOP = 12  # rows shown in ranked tables
 
 # %%
@@ -49,7 +49,8 @@ import pandas as pd
 
 from analytics import casestudies as cs
 from analytics import store, tracing
-from analytics.figures import fig_origin_vs_dispatch, fig_supplier_shares
+from analytics.figures import (fig_hs6_concentration, fig_origin_vs_dispatch,
+                               fig_supplier_shares)
 from analytics.network import category_flows, category_membership
 from analytics.sources.comtrade import mirror_statistics, read_comtrade
 from analytics.sources.csvflows import ingest_flows_file, require_shared_data
@@ -84,6 +85,8 @@ overview = flows.groupby("year").agg(
     exporters=("exporter", "nunique"), importers=("importer", "nunique"),
     hs6_codes=("hs6", "nunique"))
 print(overview.round(1).to_string())
+china_events = ds.events[ds.events["jurisdiction"] == JURISDICTION]
+print(china_events[["date", "event_id", "categories", "destinations"]].to_string(index=False))
 
 # %% [markdown]
 # ## Concentration per HS6 code
@@ -111,33 +114,52 @@ for year in YEARS:
           f"{m['top_origin']} {m['top_origin_share']:.1%}")
 china_top = conc[conc["top_exporter"] == SUPPLIER].groupby("year")["hs6"].apply(list)
 for year, codes in china_top.items():
-    print(f"{year}: China is the largest exporter of {len(codes)} of the 30 codes: "
+    print(f"{year}: China is the largest exporter of {len(codes)} of the "
+          f"{conc['hs6'].nunique()} codes: "
           f"{', '.join(codes)}")
 
 # %%
-cs.fig_hs6_concentration(conc, labels=cs.CRITICAL_MINERAL_HS6,
-                         title="Exporter concentration (HHI) of 30 critical-mineral codes")
+fig_hs6_concentration(conc, labels=cs.CRITICAL_MINERAL_HS6,
+                      title=f"Exporter concentration (HHI) of {conc['hs6'].nunique()} "
+                            "critical-mineral codes")
 
 # %% [markdown]
-# Traced origin concentrates further than shipping for magnets: under the net-export
-# assumption a country that imports more magnets than it exports (Japan, Germany, the
-# US) "produces" none, so everything it re-ships is traced back to the net exporters,
-# China above all. The traced share is therefore an upper bound for China where other
-# producers are net importers. The reverse happens where China itself imports more
-# than it exports (bauxite, lithium carbonate): its shipments are then traced back to
-# the mining countries, and China's traced share falls below its shipped share.
-#
-# Category flows group codes: which of the 30 codes carry each category in this
-# extract (a category's other codes, e.g. germanium oxides 282560, are not in it)?
+# Shipping is not making. Under the net-export assumption a country that imports more
+# of a code than it exports "produces" none of it, so what it ships is traced back to
+# its suppliers: when other large shippers are net importers, the main producer's traced
+# share rises above its shipped share (and is an upper bound for it). Conversely, a
+# country that ships goods it imported has a traced share below its shipped share. Which
+# of the largest exporters of magnets are net importers, and for which codes does
+# China's traced share depart from its shipped share?
+
+# %%
+positions = cs.trade_positions(flows)
+year = YEARS[-1]
+mag = positions[(positions["year"] == year) & (positions["hs6"] == "850511")].nlargest(
+    8, "exports")
+print(f"850511 {year}: net importers among the 8 largest exporters (no traced production): "
+      f"{', '.join(mag.loc[mag['net_exports'] < 0, 'country'])}")
+mag[["country", "exports", "imports", "net_exports", "export_share", "origin_share"]].round(3)
+
+# %%
+gap = cs.shipped_vs_traced(positions, SUPPLIER)
+for (y, above), g in gap.groupby(["year", gap["difference_pp"] > 0]):
+    side = "above" if above else "below"
+    print(f"{y}, {SUPPLIER} traced {side} shipped: " + ", ".join(
+        f"{h} {cs.CRITICAL_MINERAL_HS6[h]}" + (" (net importer)" if p == "net importer" else "")
+        for h, p in zip(g["hs6"], g["position"], strict=True)))
+gap.assign(material=gap["hs6"].map(cs.CRITICAL_MINERAL_HS6)).round(3)
+
+# %% [markdown]
+# Category flows group codes: which codes of the extract carry each category, and which
+# of a category's codes are missing from the extract?
 
 # %%
 present = set(flows["hs6"])
-cats = membership[membership["hs6"].isin(present)].groupby("category_id")["hs6"].apply(
-    lambda s: ", ".join(sorted(s)))
-inbound = ds.categories.set_index("category_id")
-print(pd.DataFrame({"codes in the extract": cats,
-                    "control basis": inbound.loc[cats.index, "control_basis"]}).to_string())
-print(f"{len(present - set(membership['hs6']))} of the 30 codes belong to no category")
+coverage = cs.category_coverage(membership, ds.categories, present)
+print(coverage.to_string(index=False))
+print(f"{len(present - set(membership['hs6']))} of the {len(present)} codes belong to no "
+      "category")
 cf = category_flows(ds)
 print(f"category flows: {len(cf):,} rows over {cf['category_id'].nunique()} categories")
 
@@ -167,8 +189,8 @@ mine.assign(material=mine["hs6"].map(cs.CRITICAL_MINERAL_HS6))[
 # ## Japan's dependence on China, code by code
 #
 # Share of Japan's imports shipped from China, and the share *originating* in China
-# once re-exports are traced (e.g. Chinese magnets reaching Japan through the
-# Philippines or Vietnam count as Chinese).
+# once re-exports are traced (e.g. Chinese magnets reaching Japan through a third
+# country count as Chinese).
 
 # %%
 dep = cs.import_dependence_on(flows, IMPORTER, SUPPLIER)
@@ -194,10 +216,10 @@ fig_origin_vs_dispatch(lay[lay["importer"] == IMPORTER], traced,
                              "as shipped and traced to origin")
 
 # %% [markdown]
-# ## Russia's sources, 2022 against 2024
+# ## Russia's sources in the two years
 #
-# Russia's imports of the 30 codes by dispatching country; Kazakhstan and Turkey are
-# the next sources after China.
+# Russia's imports of the extract's codes by dispatching country: which sources follow
+# China, and how did the shares of China and the hubs move?
 
 # %%
 rus = cs.source_shares(flows, DESTINATION)
@@ -206,9 +228,12 @@ rows = flows[flows["importer"] == DESTINATION].groupby("year").size()
 for y, r in totals.iterrows():
     print(f"{DESTINATION} imports {y}: USD {r['sum'] / 1e6:,.1f} m in {rows[y]} flow rows "
           f"from {int(r['size'])} exporters")
+for y, g in rus.groupby("year"):
+    print(f"{DESTINATION}'s largest sources {y}: " + ", ".join(
+        f"{e} {s:.1%}" for e, s in zip(g["exporter"].head(4), g["share"].head(4), strict=True)))
 change = cs.source_change(rus, YEARS[0], YEARS[-1]).set_index("exporter")
 china = change.loc[SUPPLIER]
-print(f"China's share of Russia's imports of the 30 codes: {china[f'share_{YEARS[0]}']:.1%} "
+print(f"China's share of Russia's imports of the codes: {china[f'share_{YEARS[0]}']:.1%} "
       f"({YEARS[0]}) -> {china[f'share_{YEARS[-1]}']:.1%} ({YEARS[-1]})")
 for h in HUBS:
     if h in change.index:
@@ -219,16 +244,33 @@ cs.source_change(rus, YEARS[0], YEARS[-1], top=TOP).round(3)  # largest in eithe
 
 # %%
 fig_supplier_shares(rus.rename(columns={"exporter": "supplier"}), top=6,
-                    title=f"{DESTINATION}'s imports of 30 critical-mineral codes by "
-                          "dispatching country")
+                    title=f"{DESTINATION}'s imports of {flows['hs6'].nunique()} "
+                          "critical-mineral codes by dispatching country")
 
 # %% [markdown]
-# The share is not a volume story: Russia's imports fell between the years, and China's
-# share rose because other sources (Belgium, Bolivia, South Africa, the UAE) dropped
-# out. Now the codes under China's own export controls: who ships them to Russia?
+# Is China's larger share a volume story? Russia's total against China's value, and the
+# sources that (almost) stopped shipping: those that kept 5 % or less of their
+# first-year value.
 
 # %%
-controlled = cs.controlled_hs6(membership, ds.events, jurisdiction="CN",
+first, last = YEARS[0], YEARS[-1]
+tot = totals["sum"]
+print(f"{DESTINATION}'s imports: USD {tot[first] / 1e6:,.1f} m -> USD {tot[last] / 1e6:,.1f} m "
+      f"({tot[last] / tot[first] - 1:+.0%}); from {SUPPLIER}: USD "
+      f"{china[f'value_{first}'] / 1e6:,.1f} m -> USD {china[f'value_{last}'] / 1e6:,.1f} m "
+      f"({china['value_change']:+.0%})")
+gone = cs.dropped_sources(change.reset_index(), first, last, max_retained=0.05)
+print(f"{len(gone)} sources kept 5 % or less of their {first} value; together "
+      f"{gone[f'share_{first}'].sum():.1%} of {DESTINATION}'s {first} imports. The largest: "
+      + ", ".join(f"{e} USD {v / 1e6:,.1f} m -> {w / 1e6:,.2f} m" for e, v, w in zip(
+          gone["exporter"].head(6), gone[f"value_{first}"].head(6),
+          gone[f"value_{last}"].head(6), strict=True)))
+
+# %% [markdown]
+# Now the codes under China's own export controls: who ships them to Russia?
+
+# %%
+controlled = cs.controlled_hs6(membership, ds.events, jurisdiction=JURISDICTION,
                                hs6=flows["hs6"].unique())
 print(controlled.to_string(index=False))
 by_code = cs.source_shares(flows, DESTINATION, hs6=controlled["hs6"], by_hs6=True)
@@ -243,7 +285,8 @@ roles.assign(material=roles["hs6"].map(cs.CRITICAL_MINERAL_HS6)).round(3)
 # lines, World totals and breakdown lines are handled as documented and counted.
 # Exporters report FOB, importers CIF, so importer > exporter is normal; large gaps in
 # either direction flag misreporting, transit attributed to the wrong partner or
-# confidential trade. Russia does not report to Comtrade: it appears only as a partner.
+# confidential trade. Does Russia report? The last table lists the countries that never
+# report and appear only as partners.
 
 # %%
 reports = read_comtrade(sorted(folder.glob("comtrade_raw_critical_*.csv.gz")))

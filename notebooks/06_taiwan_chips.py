@@ -14,11 +14,12 @@
 # %% [markdown]
 # # Taiwan's integrated circuits: Russia, Hong Kong, China and the hubs (real data)
 #
-# Taiwan is the second largest exporter of integrated circuits (HS 8542). After Russia's
-# invasion of Ukraine the US, EU and Japan banned chip exports to Russia (February-March
-# 2022) and Taiwan added its own list of high-tech goods for Russia (2022-04-06), widened
-# to Belarus and, in January 2024, to the Common High Priority List. Did Taiwan's
-# shipments to Russia fall, and did they grow to the hubs that re-export to Russia?
+# Taiwan is a leading exporter of integrated circuits (HS 8542; its rank among the
+# world's exporters is printed below). After Russia's invasion of Ukraine the US, EU and
+# Japan banned chip exports to Russia and Taiwan added its own controls for Russia and
+# Belarus (the events, from the reference table, are listed with the time series). Did
+# Taiwan's shipments to Russia fall, and did they grow to the hubs that re-export to
+# Russia?
 #
 # **Data: real, not synthetic.** Taiwan Customs Administration export statistics of HS
 # 8542 by destination, 2013-2025 (2025 is a partial year), as collected in the GitHub
@@ -28,7 +29,7 @@
 # the shared data folder (`DATA`, else `$CHOKEPOINT_SHARED_DATA`, else a `shared/data`
 # folder above the working directory); without it the notebook says so and stops.
 #
-# Every number quoted below is printed by the code above it.
+# Every number in these notes is printed by a code cell: the notes ask, the cells answer.
 
 # %% tags=["parameters"]
 DATA = None  # shared data folder; None = $CHOKEPOINT_SHARED_DATA or a shared/data above
@@ -37,6 +38,7 @@ DESTINATIONS = ["RUS", "BLR", "HKG", "CHN", "TUR", "ARE", "KAZ", "KGZ", "ARM", "
 WINDOW = list(range(2017, 2025))  # full years around the event (2025 is partial)
 EVENT = "tw_russia_high_tech_list_2022"  # Taiwan's own list for Russia (events table)
 NETWORK_YEARS = [2021, 2024]
+RANK_YEARS = [2019, 2021, 2022, 2023]  # years of the world ranking (Comtrade 2024 is incomplete)
 
 # %%
 import tempfile
@@ -48,7 +50,7 @@ from analytics import casestudies as cs
 from analytics import store
 from analytics.errors import DataError
 from analytics.eventstudy import event_year
-from analytics.figures import fig_trade_network
+from analytics.figures import fig_destination_lines, fig_trade_network
 from analytics.reference import concern_destinations
 from analytics.sources.csvflows import (
     ingest_flows_file,
@@ -67,8 +69,9 @@ print(f"real data: {FILE.name} (Taiwan Customs Administration, HS 8542)")
 # The file has Taiwan's 11-digit CCC lines (`hs_code_tw11`) with their HS6 code (`hs6`),
 # several lines per destination and HS6. They are parts of one HS6 flow, so they are
 # added up (`--sum-duplicates`); without that option the ingester rejects them as
-# duplicates. 39 rows go to "Others" without a country code: they cannot be placed in a
-# network. Strict mode stops on them; lenient mode drops and counts them.
+# duplicates. Rows for "Others" have no country code and cannot be placed in a network:
+# strict mode stops on them; lenient mode drops them and counts them (the count is
+# printed below).
 
 # %%
 MAP = "exporter=reporter_iso3,importer=partner_iso3,hs6=hs6,value_usd=value_usd,year=year"
@@ -114,6 +117,20 @@ lay = flows[flows["year"] == year].groupby(["exporter", "importer"], as_index=Fa
 fig_trade_network(lay, roles=roles, top=40,
                   title=f"Taiwan's IC exports {year}: the 40 largest destinations")
 
+# %% [markdown]
+# Where does Taiwan rank among the world's IC exporters? UN Comtrade's exports of HS 8542
+# to World by reporter (Taiwan appears as code 490, "Other Asia, nes"), next to Taiwan's
+# customs total.
+
+# %%
+world = cs.world_export_totals(pd.read_csv(folder / "comtrade_8542_exports_to_world_2013_2024.csv"))
+for year in RANK_YEARS:
+    rank = cs.export_ranking(world, year).set_index("exporter")
+    lead = ", ".join(f"{e} USD {v / 1e9:,.1f} bn" for e, v in rank["value_usd"].head(3).items())
+    print(f"{year}: {EXPORTER} ranks {rank.loc[EXPORTER, 'rank']} of {len(rank)} reporters "
+          f"(Comtrade USD {rank.loc[EXPORTER, 'value_usd'] / 1e9:,.1f} bn; Taiwan customs "
+          f"USD {totals[year]:,.1f} bn); the largest: {lead}")
+
 # %%
 year = NETWORK_YEARS[-1]
 lay = flows[flows["year"] == year].groupby(["exporter", "importer"], as_index=False)[
@@ -142,17 +159,16 @@ for d in ["HKG", "CHN", "ARE", "KAZ", "KGZ", "ARM"]:
 events = cs.policy_events(ds.events, destinations=["RUS"], start="2021-07-01",
                           end="2024-12-31")
 print(events[["date", "jurisdiction", "event_id"]].to_string(index=False))
-cs.fig_destination_lines(series[["RUS", "HKG", "CHN", "TUR", "ARE", "KAZ", "KGZ"]],
-                         events=events,
-                         title="Taiwan's IC exports by destination (USD m, log scale)")
+fig_destination_lines(series[["RUS", "HKG", "CHN", "TUR", "ARE", "KAZ", "KGZ"]],
+                      events=events,
+                      title="Taiwan's IC exports by destination (USD m, log scale)")
 
 # %% [markdown]
 # ## Before and after
 #
 # The event year follows the library's rule (an event in the first half of a year counts
-# from that year): Taiwan's list for Russia of 2022-04-06, like the US, EU and Japanese
-# bans of February-March 2022, gives 2022. Pre = 2017-2021, post = 2022-2024 (2025 is
-# partial and left out).
+# from that year); the cell prints the event (`EVENT`) and its year. Pre = the `WINDOW`
+# years before it, post = the `WINDOW` years from it (2025 is partial and left out).
 #
 # First the screening statistics of `prepost_growth`, with Taiwan as a one-member
 # "coalition": mean shipments before and after, growth and a z-score against the
@@ -170,13 +186,13 @@ pre.assign(pre_mean_usd_m=pre["pre_mean"] / 1e6, post_mean_usd_m=pre["post_mean"
 
 # %% [markdown]
 # Then a log-linear regression with destination and year effects: the year effects take
-# out Taiwan's chip cycle (its total exports rose steeply to 2022 and then fell, printed
-# below), the destination effects each market's level, so each coefficient is the post-event
-# change of shipments to one destination *relative to the other destinations*. With one
-# exporter and one treated destination per coefficient this is a descriptive contrast,
-# not a causal estimate: the intervals assume independent years and cannot account for
-# shocks specific to a destination. Zero years drop out of the logs (Armenia has no
-# shipments after 2021).
+# out Taiwan's chip cycle (its total exports, printed below), the destination effects
+# each market's level, so each coefficient is the post-event change of shipments to one
+# destination *relative to the other destinations*. With one exporter and one treated
+# destination per coefficient this is a descriptive contrast, not a causal estimate: the
+# intervals assume independent years and cannot account for shocks specific to a
+# destination. Zero years drop out of the logs; a destination without shipments before or
+# after the event gets no coefficient (the cell lists them with the reason).
 
 # %%
 print(f"Taiwan's total IC exports: 2019 USD {totals[2019]:.1f} bn -> 2022 USD "
@@ -190,16 +206,26 @@ for r in reg.itertuples(index=False):
           f"{r.pre_years} pre and {r.post_years} post years)")
 print(f"{int(reg['n_controls'].iloc[0])} control destinations with shipments in every year "
       f"{WINDOW[0]}-{WINDOW[-1]}")
+for dest, why in reg.attrs["not_estimated"].items():
+    print(f"{dest}: no coefficient ({why})")
 reg.round(3)
 
 # %% [markdown]
-# Reading: Taiwan's direct chip exports to Russia collapsed (far below what the year
-# effects predict), Kazakhstan's too; the coefficients of Hong Kong, China and Turkey
-# are small, with intervals that include zero: they moved with Taiwan's overall exports
-# rather than against them. Kyrgyzstan's rise is large in proportion but tiny in
-# dollars (see the table of values above). This star network cannot show onward shipments
-# (Hong Kong to Russia, Turkey to Russia): that needs all-pairs data, as in the
-# diversion notebook and case study A.
+# Reading the coefficients: an interval below zero means shipments to that destination
+# fell relative to the other destinations after the event, above zero that they rose, and
+# an interval that includes zero that they moved with Taiwan's overall exports. A large
+# relative change can be small in dollars, so each line carries the mean yearly value
+# before and after. This star network cannot show onward shipments (Hong Kong to Russia,
+# Turkey to Russia): that needs all-pairs data, as in the diversion notebook and case
+# study A.
+
+# %%
+read = cs.classify_prepost(reg).merge(pre[["destination", "pre_mean", "post_mean"]],
+                                      on="destination")
+for reading, g in read.groupby("reading", sort=False):
+    print(f"{reading}: " + "; ".join(
+        f"{r.destination} {r.change:+.0%} (USD {r.pre_mean / 1e6:,.3f} m -> "
+        f"{r.post_mean / 1e6:,.3f} m a year)" for r in g.itertuples(index=False)))
 
 # %%
 tmp.cleanup()

@@ -13,11 +13,12 @@ from analytics import reference
 
 # ------------------------------------------------------------------ reference rows
 
-#: the codes of the BACI extract that have a category, and the category
-RELEVANT = {"811292": "gallium_germanium", "850511": "rare_earth_magnets",
-            "250490": "graphite", "810194": "tungsten", "811010": "antimony",
-            "280469": "silicon", "280429": "rare_gases", "282200": "cobalt",
-            "283691": "lithium"}
+#: the codes of the BACI extract that have a category, and their categories (811292 is
+#: one HS6 code for gallium, germanium, indium and others)
+RELEVANT = {"811292": {"gallium_germanium", "indium"}, "850511": {"rare_earth_magnets"},
+            "250490": {"graphite"}, "810194": {"tungsten"}, "811010": {"antimony"},
+            "280469": {"silicon"}, "280429": {"rare_gases"}, "282200": {"cobalt"},
+            "283691": {"lithium"}}
 
 
 def _membership(version: str = "HS2017") -> pd.DataFrame:
@@ -28,9 +29,13 @@ def test_relevant_extract_codes_map_to_their_categories():
     mem = _membership()
     got = mem[mem["hs6"].isin(cs.CRITICAL_MINERAL_HS6)].groupby("hs6")["category_id"].apply(
         set)
-    assert {k: v for k, v in got.items()} == {k: {v} for k, v in RELEVANT.items()}
+    assert {k: v for k, v in got.items()} == RELEVANT
     cats = reference.categories().set_index("category_id")
-    assert (cats.loc[list(RELEVANT.values()), "direction"] == "inbound").all()
+    assert (cats.loc[sorted(set().union(*RELEVANT.values())), "direction"] == "inbound").all()
+    # tellurium, bismuth and molybdenum have no code in the extract
+    for cat in ("tellurium", "bismuth", "molybdenum"):
+        assert not set(mem.loc[mem["category_id"] == cat, "hs6"]) & set(
+            cs.CRITICAL_MINERAL_HS6), cat
     assert len(cs.CRITICAL_MINERAL_HS6) == 30
 
 
@@ -41,7 +46,8 @@ def test_control_basis_of_the_inbound_categories():
         basis["gallium_germanium"]
     assert "2023 No. 39" in basis["graphite"] and "2023-12-01" in basis["graphite"]
     assert "2024 No. 33" in basis["antimony"] and "2024-09-15" in basis["antimony"]
-    assert "2025 No. 10" in basis["tungsten"] and "2025-02-04" in basis["tungsten"]
+    for cat in ("tungsten", "tellurium", "bismuth", "molybdenum", "indium"):
+        assert "2025 No. 10" in basis[cat] and "2025-02-04" in basis[cat], cat
     assert "2025 No. 18" in basis["rare_earth_magnets"]
     for cat in ("silicon", "rare_gases", "cobalt", "lithium"):
         assert "supply concentration" in basis[cat]
@@ -57,7 +63,8 @@ def test_china_export_control_events():
         "cn_antimony_2024": ("2024-09-15", "antimony", "all"),
         "cn_us_ban_ga_ge_sb_2024": ("2024-12-03", "gallium_germanium;antimony;graphite",
                                     "USA"),
-        "cn_tungsten_tellurium_2025": ("2025-02-04", "tungsten", "all"),
+        "cn_tungsten_tellurium_2025": ("2025-02-04",
+                                       "tungsten;tellurium;bismuth;molybdenum;indium", "all"),
         "cn_rare_earths_2025": ("2025-04-04", "rare_earth_magnets", "all"),
     }
     for eid, (date, cats, dest) in expect.items():
@@ -80,11 +87,17 @@ def test_taiwan_events():
 
 def test_controlled_hs6_from_the_reference_tables():
     got = cs.controlled_hs6(_membership(), reference.events(), hs6=cs.CRITICAL_MINERAL_HS6)
-    assert list(got["hs6"]) == ["811292", "250490", "811010", "810194", "850511"]
-    first = dict(zip(got["hs6"], got["first_control"].dt.strftime("%Y-%m-%d"), strict=True))
-    assert first == {"811292": "2023-08-01", "250490": "2023-12-01", "811010": "2024-09-15",
-                     "810194": "2025-02-04", "850511": "2025-04-04"}
+    # 811292 twice: gallium/germanium (2023) and indium (2025), one HS6 code
+    assert list(zip(got["hs6"], got["category_id"], strict=True)) == [
+        ("811292", "gallium_germanium"), ("250490", "graphite"), ("811010", "antimony"),
+        ("810194", "tungsten"), ("811292", "indium"), ("850511", "rare_earth_magnets")]
+    first = dict(zip(got["category_id"], got["first_control"].dt.strftime("%Y-%m-%d"),
+                     strict=True))
+    assert first == {"gallium_germanium": "2023-08-01", "graphite": "2023-12-01",
+                     "antimony": "2024-09-15", "tungsten": "2025-02-04",
+                     "indium": "2025-02-04", "rare_earth_magnets": "2025-04-04"}
     assert "cn_us_ban_ga_ge_sb_2024" in got.set_index("hs6").loc["811010", "events"]
+    assert got.set_index("category_id").loc["indium", "events"] == "cn_tungsten_tellurium_2025"
     none = cs.controlled_hs6(_membership(), reference.events(), jurisdiction="XX")
     assert none.empty
 
@@ -115,6 +128,55 @@ def test_hs6_concentration_by_hand():
     assert m["top_origin"] == "CHN" and m["top_origin_share"] == pytest.approx(1.0)
     assert m["category_id"] == "magnets" and pd.isna(c.loc["811292", "category_id"])
     assert c.loc["811292", "hhi"] == 1.0
+
+
+def test_trade_positions_by_hand():
+    # CHN makes 8 (ships 4 to JPN, 4 to VNM); VNM re-ships 4 to the USA; JPN imports 4 and
+    # ships 2 (a net importer: no production under net exports)
+    f = flows([("CHN", "JPN", 4.0), ("CHN", "VNM", 4.0), ("VNM", "USA", 4.0),
+               ("JPN", "USA", 2.0)])
+    pos = cs.trade_positions(f).set_index("country")
+    assert list(pos.index) == ["CHN", "JPN", "USA", "VNM"]
+    assert pos.loc["CHN", "exports"] == 8.0 and pos.loc["CHN", "imports"] == 0.0
+    assert pos.loc["JPN", "net_exports"] == -2.0 and pos.loc["VNM", "net_exports"] == 0.0
+    assert pos.loc["CHN", "export_share"] == pytest.approx(8 / 14)
+    assert pos.loc["JPN", "export_share"] == pytest.approx(2 / 14)
+    assert pos.loc["CHN", "origin_share"] == pytest.approx(1.0)
+    assert pos.loc["JPN", "origin_share"] == 0.0 and pos.loc["VNM", "production"] == 0.0
+    only = cs.trade_positions(f, countries=["JPN", "XXX"])
+    assert only["country"].tolist() == ["JPN"]
+    assert cs.trade_positions(f, countries=["XXX"]).empty
+
+
+def test_shipped_vs_traced_by_hand():
+    f = pd.concat([
+        flows([("CHN", "JPN", 4.0), ("CHN", "VNM", 4.0), ("VNM", "USA", 4.0),
+               ("JPN", "USA", 2.0)]),
+        # bauxite: GIN mines, CHN imports 9 and ships 3 (a net importer)
+        flows([("GIN", "CHN", 9.0), ("CHN", "KOR", 3.0), ("AUS", "KOR", 3.0)], hs6="260600"),
+    ])
+    got = cs.shipped_vs_traced(cs.trade_positions(f), "CHN").set_index("hs6")
+    assert list(got.index) == ["850511", "260600"]  # largest difference first
+    assert got.loc["850511", "difference_pp"] == pytest.approx(100 * (1 - 8 / 14))
+    assert got.loc["850511", "position"] == "net exporter"
+    assert got.loc["260600", "export_share"] == pytest.approx(0.2)
+    assert got.loc["260600", "origin_share"] == 0.0
+    assert got.loc["260600", "position"] == "net importer"
+    assert cs.shipped_vs_traced(cs.trade_positions(f), "CHN", min_pp=50).index.size == 0
+    assert cs.shipped_vs_traced(cs.trade_positions(f), "AUS")["hs6"].tolist() == ["260600"]
+
+
+def test_category_coverage_by_hand():
+    mem = pd.DataFrame({"category_id": ["ga", "ga", "in", "in", "w", "chpl"],
+                        "hs6": ["811292", "282560", "811292", "811299", "810194", "85"]})
+    cats = pd.DataFrame({"category_id": ["ga", "in", "w", "chpl"],
+                         "direction": ["inbound", "inbound", "inbound", "outbound"],
+                         "control_basis": ["No. 23", "No. 10", "No. 10", "CHPL"]})
+    got = cs.category_coverage(mem, cats, ["811292", "850511", "85"]).set_index("category_id")
+    assert list(got.index) == ["ga", "in"]  # prefixes (85) do not count
+    assert got.loc["ga", "codes_absent"] == "282560" and got.loc["in", "codes_absent"] == "811299"
+    assert got.loc["in", "control_basis"] == "No. 10"
+    assert got.loc["ga", "direction"] == "inbound"
 
 
 def test_dependency_flags_persistence_by_calendar_year():
@@ -158,6 +220,24 @@ def test_source_shares_and_change():
     assert cs.source_change(s, 2022, 2024, top=1)["exporter"].tolist() == ["CHN"]
     with pytest.raises(Exception, match="no imports of 'XXX'"):
         cs.source_shares(f, "XXX")
+
+
+def test_dropped_sources():
+    f = pd.concat([flows([("CHN", "RUS", 3.0), ("KAZ", "RUS", 1.0), ("BEL", "RUS", 2.0),
+                          ("ZAF", "RUS", 1.0)], year=2022),
+                   flows([("CHN", "RUS", 2.0), ("KAZ", "RUS", 0.05), ("ZAF", "RUS", 0.06),
+                          ("TUR", "RUS", 1.0)], year=2024)])
+    ch = cs.source_change(cs.source_shares(f, "RUS"), 2022, 2024)
+    got = cs.dropped_sources(ch, 2022, 2024)
+    assert got["exporter"].tolist() == ["BEL", "KAZ"]  # ZAF kept 6 %, TUR is new
+    assert got["value_2022"].tolist() == [2.0, 1.0]
+    assert got["share_2022"].sum() == pytest.approx(3 / 7)
+    assert cs.dropped_sources(ch, 2022, 2024, max_retained=0.1)["exporter"].tolist() == [
+        "BEL", "KAZ", "ZAF"]
+    by = cs.source_change(cs.source_shares(f, "RUS", by_hs6=True), 2022, 2024)
+    assert "hs6" in cs.dropped_sources(by, 2022, 2024).columns
+    with pytest.raises(Exception, match="value_2023"):
+        cs.dropped_sources(ch, 2023, 2024)
 
 
 def test_mirror_gap_report_by_hand():
@@ -207,6 +287,24 @@ def test_star_summary_and_series():
         cs.star_summary(star(), "JPN")
 
 
+def test_world_export_totals_and_ranking():
+    raw = pd.DataFrame({"refYear": [2022, 2022, 2022, 2022, 2022, 2021],
+                        "reporterCode": [344, 490, 156, 0, 344, 490],
+                        "flowCode": ["X", "X", "X", "X", "M", "X"],
+                        "partnerCode": [0, 0, 0, 0, 0, 0],
+                        "primaryValue": [214.0, 184.0, 155.0, 1080.0, 50.0, 156.0]})
+    tot = cs.world_export_totals(raw)
+    # 490 "Other Asia, nes" is Taiwan; 0 (World) is an aggregate; imports are left out
+    assert set(zip(tot["year"], tot["exporter"], tot["value_usd"], strict=True)) == {
+        (2022, "HKG", 214.0), (2022, "TWN", 184.0), (2022, "CHN", 155.0),
+        (2021, "TWN", 156.0)}
+    rank = cs.export_ranking(tot, 2022).set_index("exporter")
+    assert rank["rank"].to_dict() == {"HKG": 1, "TWN": 2, "CHN": 3}
+    assert rank.loc["TWN", "share"] == pytest.approx(184 / 553)
+    with pytest.raises(Exception, match="no export totals in 2030"):
+        cs.export_ranking(tot, 2030)
+
+
 def test_policy_events_filter():
     ev = reference.events()
     got = cs.policy_events(ev, destinations=["RUS"], start="2022-01-01", end="2022-12-31")
@@ -243,6 +341,7 @@ def test_prepost_regression_recovers_a_planted_effect():
     reg = cs.prepost_regression(f, "TWN", ["RUS", "TUR", "KGZ"], 2022).set_index(
         "destination")
     assert list(reg.index) == ["RUS", "TUR"]  # KGZ has no flows
+    assert reg.attrs["not_estimated"] == {"KGZ": "no shipments in the window"}
     assert reg.loc["RUS", "beta"] == pytest.approx(np.log(0.25), abs=0.02)
     assert reg.loc["RUS", "change"] == pytest.approx(-0.75, abs=0.02)
     assert reg.loc["RUS", "ci_high"] < 0
@@ -251,25 +350,51 @@ def test_prepost_regression_recovers_a_planted_effect():
     assert reg.loc["RUS", "n_controls"] == 20
     with pytest.raises(Exception, match="need years before and from 2030"):
         cs.prepost_regression(f, "TWN", ["RUS"], 2030)
+    # a destination that stops shipping has no post-event year: no coefficient, a reason
+    gone = f[~((f["importer"] == "TUR") & (f["year"] >= 2022))]
+    reg2 = cs.prepost_regression(gone, "TWN", ["RUS", "TUR"], 2022)
+    assert reg2["destination"].tolist() == ["RUS"]
+    assert reg2.attrs["not_estimated"] == {"TUR": "no shipments from 2022"}
+    read = cs.classify_prepost(reg.reset_index()).set_index("destination")["reading"]
+    assert read.to_dict() == {"RUS": "lower", "TUR": "no clear change"}
+
+
+def test_classify_prepost():
+    reg = pd.DataFrame({"destination": ["A", "B", "C"], "ci_low": [-2.0, 0.1, -0.1],
+                        "ci_high": [-0.5, 1.0, 0.1]})
+    reg.attrs["not_estimated"] = {"D": "no shipments from 2022"}
+    got = cs.classify_prepost(reg)
+    assert got["reading"].tolist() == ["lower", "higher", "no clear change"]
+    assert got.attrs["not_estimated"] == {"D": "no shipments from 2022"}
+    assert "reading" not in reg.columns  # input not modified
 
 
 def test_figures():
+    from analytics import figures
+    from analytics.figures import fig_destination_lines, fig_hs6_concentration
+
+    # the builders live in analytics.figures; the analytics module has no figures
+    assert {"fig_hs6_concentration", "fig_destination_lines"} <= set(figures.__all__)
+    assert not any(n.startswith("fig_") for n in dir(cs))
     c = cs.hs6_concentration(pd.concat([
         flows([("CHN", "JPN", 6.0), ("JPN", "USA", 2.0)], year=y) for y in (2022, 2024)]))
-    fig = cs.fig_hs6_concentration(c, labels={"850511": "magnets"})
+    fig = fig_hs6_concentration(c, labels={"850511": "magnets"})
     markers = [t for t in fig.data if t.mode == "markers"]
     assert [t.name for t in markers] == ["2022", "2024"]
     assert list(markers[0].y) == ["850511 magnets"]
     ser = cs.destination_series(star(), "TWN", ["RUS", "HKG"])
     ev = cs.policy_events(reference.events(), destinations=["RUS"], start="2022-01-01",
                           end="2022-12-31")
-    fig = cs.fig_destination_lines(ser, events=ev)
+    fig = fig_destination_lines(ser, events=ev)
     lines = [t for t in fig.data if t.mode == "lines+markers"]
     assert [t.name for t in lines] == ["Russia", "Hong Kong"]
     assert list(lines[0].y) == pytest.approx([8.0e-6, 8.0e-6, 8.0e-6, 2.0e-6, 1.0e-6])
     assert fig.layout.yaxis.type == "log"
     assert any("TW" in a.text for a in fig.layout.annotations)
     assert len(fig.layout.shapes) >= 1
+    ja = fig_destination_lines(ser, lang="ja")
+    assert [t.name for t in ja.data][:2] == ["ロシア", "香港"]
+    assert fig_hs6_concentration(c.iloc[0:0]).layout.annotations[0].text == "no HS6 layers"
 
 
 # ------------------------------------------------------------------ the real extracts
@@ -295,6 +420,13 @@ def test_real_magnet_concentration(baci):
     assert conc.loc[2024, "top_share"] == pytest.approx(0.627, abs=0.001)  # got 62.66 %
     assert conc.loc[2022, "top_origin"] == "CHN"
     assert conc.loc[2022, "top_origin_share"] > conc.loc[2022, "top_share"]
+    # Japan, Germany and the US ship magnets but import more than they export
+    pos = cs.trade_positions(baci[baci["hs6"] == "850511"], countries=["CHN", "JPN", "DEU",
+                                                                        "USA"])
+    p22 = pos[pos["year"] == 2022].set_index("country")
+    assert (p22.loc[["JPN", "DEU", "USA"], "net_exports"] < 0).all()
+    assert (p22.loc[["JPN", "DEU", "USA"], "origin_share"] == 0).all()
+    assert p22.loc["CHN", "export_share"] == pytest.approx(0.615, abs=0.001)
 
 
 @pytest.mark.shared_data
@@ -312,6 +444,9 @@ def test_real_russia_sources(baci):
     assert ch.loc["KAZ", "value_2022"] / 1e6 == pytest.approx(89.3, abs=0.05)
     assert ch.loc["TUR", "value_2024"] / 1e6 == pytest.approx(37.2, abs=0.05)
     assert ch.loc["ARE", "value_2024"] == 0.0  # the UAE drops out
+    gone = cs.dropped_sources(ch.reset_index(), 2022, 2024)
+    assert gone["exporter"].head(5).tolist() == ["BEL", "BOL", "ARE", "UZB", "ZAF"]
+    assert "CHN" not in set(gone["exporter"]) and "KAZ" not in set(gone["exporter"])
 
 
 @pytest.mark.shared_data
@@ -358,8 +493,9 @@ def test_real_taiwan_prepost(shared_data):
                                  years=window).set_index("destination")
     assert pp.loc["RUS", "growth"] == pytest.approx(-0.81, abs=0.01)
     assert pp.loc["TUR", "growth"] > 0
-    reg = cs.prepost_regression(f, "TWN", ["RUS", "TUR", "HKG"], 2022,
+    reg = cs.prepost_regression(f, "TWN", ["RUS", "TUR", "HKG", "ARM"], 2022,
                                 years=window).set_index("destination")
+    assert reg.attrs["not_estimated"] == {"ARM": "no shipments from 2022"}
     assert reg.loc["RUS", "ci_high"] < 0 and reg.loc["RUS", "change"] < -0.8
     assert reg.loc["HKG", "ci_low"] < 0 < reg.loc["HKG", "ci_high"]
     s = cs.star_summary(f, "TWN").set_index("year")

@@ -5,6 +5,7 @@ message without it)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,27 @@ def test_ipynb_matches_its_py_pair(name):
     # the parameters come first, tagged for papermill-style runs
     tags = [c.metadata.get("tags", []) for c in py.cells if c.cell_type == "code"]
     assert "parameters" in tags[0]
+
+
+#: figures typed into prose: money amounts, decimal percentages, "39 rows"-style counts of
+#: data rows (numbers in the notes must come from code cells)
+TYPED_FIGURE = re.compile(r"USD\s*\d|\d+(\.\d+)?\s*(m|bn)\b|\d+\.\d+\s*%|\b\d+\s+rows\b")
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_markdown_quotes_no_typed_figures(name):
+    nb = jupytext.read(NOTEBOOKS / f"{name}.py")
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            hit = TYPED_FIGURE.search(cell.source)
+            assert hit is None, f"{name}: typed figure {hit.group(0)!r} in {cell.source[:60]!r}"
+
+
+def test_typed_figure_pattern():
+    for typed in ("USD 63.1 m", "Russia 27.4 m", "58.0 %", "39 rows go to Others", "184 bn"):
+        assert TYPED_FIGURE.search(typed), typed
+    for prose in ("HS 8542", "2022-04-06", "kept 5 % or less", "net-export assumption"):
+        assert not TYPED_FIGURE.search(prose), prose
 
 
 def _client(name: str, monkeypatch, *, allow_errors: bool = True, **env: str):
@@ -108,6 +130,13 @@ def test_critical_minerals_notebook_on_real_data(shared_data, monkeypatch):
     assert "RUS imports 2022: USD 514.2 m in 192 flow rows" in out
     assert "KAZ: USD 89.27 m" in out and "TUR: USD 50.27 m" in out
     assert "only as a partner" in out
+    # the claims the notes used to type by hand, now printed
+    assert "RUS's largest sources 2022: CHN 36.9%, KAZ 17.4%, BEL 12.3%, TUR 9.8%" in out
+    assert "The largest: BEL USD 63.1 m -> 0.00 m, BOL USD 34.1 m -> 0.01 m" in out
+    assert "850511 2024: net importers among the 8 largest exporters" in out
+    assert "JPN" in out.split("850511 2024: net importers")[1].splitlines()[0]
+    assert "260600 bauxite (net importer)" in out
+    assert "cn_tungsten_tellurium_2025 tungsten;tellurium;bismuth;molybdenum;indium" in out
 
 
 @pytest.mark.slow
@@ -120,6 +149,10 @@ def test_taiwan_notebook_on_real_data(shared_data, monkeypatch):
     assert "Turkey (USD m): 2021 128 -> 2023 156" in out
     assert "2019 100.3" in out and "2024 165.0" in out
     assert "39  missing country code" in out and "strict mode:" in out
+    assert "2022: TWN ranks 2 of 147 reporters" in out
+    assert "ARM: no coefficient (no shipments from 2022)" in out
+    assert "lower: RUS -93%" in out and "higher: KGZ" in out
+    assert "no clear change: HKG" in out
 
 
 @pytest.mark.slow

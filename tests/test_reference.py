@@ -48,9 +48,21 @@ CATEGORY_IDS = {
         "telecom_equipment", "bearings",
     },
     "inbound": {
-        "gallium_germanium", "rare_earth_magnets", "graphite", "tungsten", "antimony", "silicon",
-        "rare_gases", "cobalt", "lithium",
+        "gallium_germanium", "rare_earth_magnets", "graphite", "tungsten", "tellurium",
+        "bismuth", "indium", "molybdenum", "antimony", "silicon", "rare_gases", "cobalt",
+        "lithium",
     },
+}
+#: China's announcement 2025 No. 10 (effective 2025-02-04): its five metals and the HS2017
+#: codes of each category (tellurium shares 280450 with boron; indium has no HS6 of its
+#: own and shares 8112.92/8112.99 with gallium, germanium and others)
+CN_2025_NO10 = {
+    "tungsten": {"261100", "810110", "810194", "810196", "810199"},
+    "tellurium": {"280450"},
+    "bismuth": {"810600"},
+    "molybdenum": {"261310", "261390", "810210", "810294", "810295", "810296", "810297",
+                   "810299"},
+    "indium": {"811292", "811299"},
 }
 
 
@@ -338,11 +350,33 @@ def test_chpl_codes_equal_shared_list():
 def test_category_hs_codes_well_formed():
     chs = ref.category_hs()
     assert chs["hs6"].str.fullmatch(r"\d{2}|\d{4}|\d{6}").all()
+    assert not chs.duplicated(["category_id", "hs6", "hs_version"]).any()
     assert set(chs["category_id"]) == set(ref.categories()["category_id"])
     inbound = CATEGORY_IDS["inbound"]
     assert (chs.loc[chs["category_id"].isin(inbound), "hs_version"] == "HS2017").all()
     assert set(chs.loc[chs["category_id"] == "chipmaking_equipment", "hs6"]) == {
         "848610", "848620", "848630", "848640", "848690"}
+
+
+def test_china_2025_no10_categories():
+    cats = ref.categories().set_index("category_id")
+    chs = ref.category_hs()
+    for cat, codes in CN_2025_NO10.items():
+        row = cats.loc[cat]
+        assert row["direction"] == "inbound" and 0 < row["sensitivity"] <= 1, cat
+        assert "2025 No. 10" in row["control_basis"] and "2025-02-04" in row["control_basis"]
+        assert "2025 No. 10" in row["source"], cat
+        own = chs[chs["category_id"] == cat]
+        assert set(own["hs6"]) == codes, cat
+        assert own["hs6"].str.fullmatch(r"\d{6}").all() and (own["hs_version"] == "HS2017").all()
+        assert own["source"].str.contains("2025 No. 10").all(), cat
+    # the only code shared between categories: the 8112.92/.99 bundle of indium and
+    # gallium/germanium
+    inbound = chs[chs["category_id"].isin(CATEGORY_IDS["inbound"])]
+    shared_codes = inbound.groupby("hs6")["category_id"].nunique()
+    assert set(shared_codes[shared_codes > 1].index) == {"811292", "811299"}
+    assert set(chs.loc[chs["hs6"] == "811292", "category_id"]) == {"gallium_germanium",
+                                                                   "indium"}
 
 
 @pytest.mark.shared_data
@@ -413,6 +447,14 @@ def test_key_events_present():
         assert key in by_date, key
     cn = ev[ev["jurisdiction"] == "CN"]
     assert (cn["kind"] == "inbound_control").all()
+    cats = ref.categories().set_index("category_id")
+    for row in cn.itertuples(index=False):  # China's controls map to inbound categories
+        ids = row.categories.split(";")
+        assert set(ids) <= set(cats.index), row.event_id
+        assert (cats.loc[ids, "direction"] == "inbound").all(), row.event_id
+    no10 = cn[cn["date"] == pd.Timestamp("2025-02-04")].iloc[0]
+    assert set(no10["categories"].split(";")) == set(CN_2025_NO10)
+    assert "2025 No. 10" in no10["source"]
     us_ban = cn[cn["date"] == pd.Timestamp("2024-12-03")].iloc[0]
     assert us_ban["destinations"] == "USA"
     jp_sme = ev[(ev["date"] == pd.Timestamp("2023-07-23"))].iloc[0]

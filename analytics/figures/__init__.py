@@ -6,6 +6,8 @@ or Japanese (``lang="ja"``). The briefing template (:mod:`analytics.briefing`) d
 the same figures for export.
 """
 
+from analytics.figures.casestudies import *  # noqa: F401,F403
+from analytics.figures.casestudies import __all__ as _case
 from analytics.figures.chokepoints import *  # noqa: F401,F403
 from analytics.figures.chokepoints import __all__ as _chk
 from analytics.figures.core import *  # noqa: F401,F403
@@ -17,4 +19,4 @@ from analytics.figures.profiles import __all__ as _prof
 from analytics.figures.shipments import *  # noqa: F401,F403
 from analytics.figures.shipments import __all__ as _ship
 
-__all__ = [*_core, *_chk, *_div, *_prof, *_ship]
+__all__ = [*_core, *_chk, *_div, *_prof, *_ship, *_case]
