@@ -287,6 +287,7 @@ class IngestReport:
                 read = self.rows_read.get(y)
                 extra = f" of {read:,} read" if read is not None else ""
                 out.append(f"  {y}: {self.rows_written.get(y, 0):,} {self.unit}{extra}")
+        out.extend(self._coverage_lines())
         if self.notes:
             out.append("handled as documented (counted, not errors):")
             out.extend(f"  {n:>12,}  {REASONS[r].text}" for r, n in
@@ -303,6 +304,26 @@ class IngestReport:
                     col = f", column {e['column']!r}" if e.get("column") else ""
                     out.append(f"  {e['source']}{line}{col}: value {e['value']!r} "
                                f"({REASONS[e['reason']].text})")
+        return out
+
+    def _coverage_lines(self, limit: int = 15) -> list[str]:
+        """Category codes the source could not deliver (``details["unmapped_codes"]``) and
+        HS mapping steps without a concordance (``details["concordance_gaps"]``)."""
+        out = []
+        for g in self.details.get("concordance_gaps") or []:
+            out.append(f"no HS concordance {g['from_version']} -> {g['to_version']}: "
+                       f"{len(g['codes'])} code(s) of {len(g['categories'])} categor"
+                       f"{'y' if len(g['categories']) == 1 else 'ies'} carried over unchanged")
+        unmapped = self.details.get("unmapped_codes") or {}
+        if unmapped:
+            n = len({c for codes in unmapped.values() for c in codes})
+            out.append(f"unmapped category codes (not in the source's product table, no "
+                       f"flows kept): {n}")
+            for cat, codes in list(unmapped.items())[:limit]:
+                more = f" ... ({len(codes)})" if len(codes) > 10 else ""
+                out.append(f"  {cat}: {', '.join(codes[:10])}{more}")
+            if len(unmapped) > limit:
+                out.append(f"  ... {len(unmapped) - limit} more categories (see the provenance)")
         return out
 
     def as_dict(self) -> dict:

@@ -20,13 +20,15 @@ Everywhere in the library a ``coalition`` is a preset name or a list of ISO3 cod
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from analytics.errors import ConfigError, UnknownCategory, UnknownCountry
+from analytics.errors import ConfigError, HSVersionError, UnknownCategory, UnknownCountry
 from analytics.schemas import (
+    HS_VERSIONS,
     STR,
     Categories,
     CategoryHS,
@@ -54,6 +56,9 @@ __all__ = [
     "check_countries",
     "check_categories",
     "map_category_hs",
+    "hs_version_path",
+    "describe_concordance_gaps",
+    "known_iso3",
     "country_names",
 ]
 
@@ -111,7 +116,11 @@ def category_hs() -> pd.DataFrame:
 
 
 def hs_concordance() -> pd.DataFrame:
-    """HS2022 <-> HS2017 mapping for the codes that changed (:class:`HSConcordance`)."""
+    """Mapping between HS versions for the codes that changed (:class:`HSConcordance`).
+
+    Rows link pairs of versions (today HS2022 <-> HS2017); :func:`map_category_hs` chains
+    them and warns about steps no row covers.
+    """
     return _load("hs_concordance").copy()
 
 
@@ -135,6 +144,12 @@ def trade_codes() -> pd.DataFrame:
     loaders drop them and report the count.
     """
     return _trade_codes().copy()
+
+
+@functools.lru_cache(maxsize=None)
+def known_iso3() -> frozenset[str]:
+    """ISO3 codes of the countries table (cached; for cheap membership checks)."""
+    return frozenset(_load("countries")["iso3"])
 
 
 def country_names(lang: str = "en") -> dict[str, str]:
@@ -239,21 +254,143 @@ def concern_destinations(countries_table: pd.DataFrame | None = None) -> tuple[s
     return tuple(sorted(c.loc[sanctioned | c["un_arms_embargo"].astype(bool), "iso3"]))
 
 
+def _hop_maps(conc: pd.DataFrame) -> dict[tuple[str, str], dict[str, set[str]]]:
+    """(version a, version b) -> code in a -> codes in b, both directions of every row."""
+    maps: dict[tuple[str, str], dict[str, set[str]]] = {}
+    for a, x, b, y in zip(conc["from_version"].astype(str), conc["from_hs6"].astype(str),
+                          conc["to_version"].astype(str), conc["to_hs6"].astype(str),
+                          strict=True):
+        maps.setdefault((a, b), {}).setdefault(x, set()).add(y)
+        maps.setdefault((b, a), {}).setdefault(y, set()).add(x)
+    return maps
+
+
+def _check_version(version: str, what: str) -> None:
+    if version not in HS_VERSIONS:
+        raise HSVersionError(f"unknown HS version {version!r} ({what})", value=version,
+                             remedy=f"use one of {', '.join(HS_VERSIONS)}")
+
+
+def _path(from_version: str, to_version: str,
+          pairs: set[tuple[str, str]]) -> list[tuple[str, str, bool]]:
+    if from_version == to_version:
+        return []
+    # a chain of concordance tables (any pairs of versions the table links)
+    prev: dict[str, str] = {from_version: ""}
+    queue = [from_version]
+    while queue and to_version not in prev:
+        nxt = []
+        for v in queue:
+            for a, b in sorted(pairs):
+                if a == v and b not in prev:
+                    prev[b] = v
+                    nxt.append(b)
+        queue = nxt
+    if to_version in prev:
+        steps, v = [], to_version
+        while v != from_version:
+            steps.append((prev[v], v, True))
+            v = prev[v]
+        return steps[::-1]
+    # no complete chain: walk the versions in chronological order; a step the table does
+    # not cover carries codes unchanged (consecutive uncovered steps are merged)
+    i, j = HS_VERSIONS.index(from_version), HS_VERSIONS.index(to_version)
+    order = HS_VERSIONS[i:j + 1] if i < j else HS_VERSIONS[j:i + 1][::-1]
+    steps = []
+    for a, b in zip(order, order[1:], strict=False):
+        covered = (a, b) in pairs
+        if steps and not covered and not steps[-1][2]:
+            steps[-1] = (steps[-1][0], b, False)
+        else:
+            steps.append((a, b, covered))
+    return steps
+
+
+def hs_version_path(from_version: str, to_version: str,
+                    concordance: pd.DataFrame | None = None) -> list[tuple[str, str, bool]]:
+    """Steps that express codes of ``from_version`` in ``to_version`` with the concordance.
+
+    A chain of versions linked by concordance rows (e.g. HS2022 -> HS2017 -> HS2012) is
+    used when there is one. Otherwise the steps follow the versions in chronological order
+    and a step that the concordance does not cover is marked ``covered=False``: codes cross
+    it unchanged, which misses every code that changed between those versions.
+
+    Parameters
+    ----------
+    from_version, to_version : str
+        HS versions (``HS1992`` ... ``HS2022``).
+    concordance : DataFrame, optional
+        :class:`~analytics.schemas.HSConcordance` rows (default: the reference table).
+
+    Returns
+    -------
+    list of (str, str, bool)
+        ``(from, to, covered)`` per step; empty when the versions are equal.
+
+    Raises
+    ------
+    HSVersionError
+        An unknown HS version.
+
+    Examples
+    --------
+    >>> hs_version_path("HS2022", "HS2017")
+    [('HS2022', 'HS2017', True)]
+    >>> hs_version_path("HS2022", "HS2007")
+    [('HS2022', 'HS2017', True), ('HS2017', 'HS2007', False)]
+    """
+    _check_version(from_version, "from_version")
+    _check_version(to_version, "to_version")
+    conc = concordance if concordance is not None else _load("hs_concordance")
+    return _path(from_version, to_version, set(_hop_maps(conc)))
+
+
 def map_category_hs(
     category_hs_table: pd.DataFrame,
     to_version: str,
     concordance: pd.DataFrame | None = None,
+    *,
+    warn: bool = True,
 ) -> pd.DataFrame:
     """Express category membership in the HS version ``to_version``.
 
     Rows already in ``to_version`` are kept. Six-digit codes in another version are
-    mapped through ``concordance`` (in either direction); a code absent from the
-    concordance is unchanged between the versions (the concordance lists only codes that
+    mapped through ``concordance`` (in either direction), chaining tables where needed
+    (HS2022 -> HS2017 -> HS2012, see :func:`hs_version_path`); a code absent from a
+    table is unchanged between its two versions (the concordance lists only codes that
     changed). Prefixes (HS2/HS4) are kept as they are.
 
-    Returns columns ``category_id``, ``hs6``, ``hs_version`` (= ``to_version``),
-    ``from_hs6`` (the code as defined) and ``mapped`` (bool), unique rows.
+    When no table covers a step (e.g. HS2017 -> HS2012 without such rows), the codes
+    cross it unchanged, which is wrong for every code that changed: a warning names the
+    step, the categories and the codes, and the frame's ``attrs["concordance_gaps"]``
+    lists them (one dict per step: ``from_version``, ``to_version``, ``categories``,
+    ``codes``).
 
+    Parameters
+    ----------
+    category_hs_table : DataFrame
+        :class:`~analytics.schemas.CategoryHS` rows.
+    to_version : str
+        Target HS version.
+    concordance : DataFrame, optional
+        :class:`~analytics.schemas.HSConcordance` rows (default: the reference table).
+    warn : bool, default True
+        Warn about uncovered steps (callers that report them otherwise pass False).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``category_id``, ``hs6``, ``hs_version`` (= ``to_version``),
+        ``from_hs6`` (the code as defined) and ``mapped`` (bool: the concordance changed
+        the code), unique rows.
+
+    Raises
+    ------
+    HSVersionError
+        ``to_version`` or a row's version is not an HS version.
+
+    Examples
+    --------
     >>> import pandas as pd
     >>> cat = pd.DataFrame({"category_id": ["uav", "ic"], "hs6": ["880730", "854231"],
     ...                     "hs_version": ["HS2022", "HS2022"]})
@@ -263,30 +400,83 @@ def map_category_hs(
       category_id     hs6  mapped
     0          ic  854231   False
     1         uav  880330    True
+
+    Chained through a second table:
+
+    >>> conc12 = pd.concat([conc, pd.DataFrame({"from_version": ["HS2017"],
+    ...     "from_hs6": ["880330"], "to_version": ["HS2012"], "to_hs6": ["880399"],
+    ...     "relation": ["1:1"]})])
+    >>> map_category_hs(cat, "HS2012", conc12)[["category_id", "hs6", "from_hs6"]]
+      category_id     hs6 from_hs6
+    0          ic  854231   854231
+    1         uav  880399   880730
     """
+    _check_version(to_version, "to_version")
     conc = concordance if concordance is not None else _load("hs_concordance")
+    maps = _hop_maps(conc)
+    pairs = set(maps)
+    paths: dict[str, list[tuple[str, str, bool]]] = {}
+    gaps: dict[tuple[str, str], set[tuple[str, str]]] = {}
     recs = []
-    for row in category_hs_table.itertuples(index=False):
-        code, ver = str(row.hs6), str(row.hs_version)
+    for cat, code, ver in zip(category_hs_table["category_id"].astype(str),
+                              category_hs_table["hs6"].astype(str),
+                              category_hs_table["hs_version"].astype(str), strict=True):
         if ver == to_version or len(code) < 6:
-            recs.append((row.category_id, code, code, False))
+            recs.append((cat, code, code, False))
             continue
-        fwd = conc[(conc["from_version"] == ver) & (conc["to_version"] == to_version)
-                   & (conc["from_hs6"] == code)]["to_hs6"].tolist()
-        back = conc[(conc["from_version"] == to_version) & (conc["to_version"] == ver)
-                    & (conc["to_hs6"] == code)]["from_hs6"].tolist()
-        targets = sorted(set(fwd) | set(back))
-        if not targets:
-            recs.append((row.category_id, code, code, False))
-        else:
-            recs.extend((row.category_id, t, code, True) for t in targets)
+        if ver not in paths:
+            _check_version(ver, f"category {cat}")
+            paths[ver] = _path(ver, to_version, pairs)
+        current, changed = {code}, False
+        for a, b, covered in paths[ver]:
+            if not covered:
+                gaps.setdefault((a, b), set()).add((cat, code))
+                continue
+            step = maps.get((a, b), {})
+            nxt: set[str] = set()
+            for c in current:
+                targets = step.get(c)
+                if targets:
+                    nxt |= targets
+                    changed = True
+                else:
+                    nxt.add(c)
+            current = nxt
+        recs.extend((cat, t, code, changed) for t in sorted(current))
     out = pd.DataFrame(recs, columns=["category_id", "hs6", "from_hs6", "mapped"])
     out = out.drop_duplicates(["category_id", "hs6"]).sort_values(
         ["category_id", "hs6"]).reset_index(drop=True)
     out.insert(2, "hs_version", to_version)
     for col in ("category_id", "hs6", "hs_version", "from_hs6"):
         out[col] = out[col].astype(STR)
-    return out[["category_id", "hs6", "hs_version", "from_hs6", "mapped"]]
+    out = out[["category_id", "hs6", "hs_version", "from_hs6", "mapped"]]
+    found = [{"from_version": a, "to_version": b,
+              "categories": sorted({c for c, _ in members}),
+              "codes": sorted({k for _, k in members})}
+             for (a, b), members in sorted(gaps.items())]
+    out.attrs["concordance_gaps"] = found
+    if warn and found:
+        warnings.warn(describe_concordance_gaps(found), stacklevel=2)
+    return out
+
+
+def describe_concordance_gaps(gaps: list[dict], limit: int = 12) -> str:
+    """Warning text for ``attrs["concordance_gaps"]`` of :func:`map_category_hs`."""
+    parts = []
+    for g in gaps:
+        codes = g["codes"]
+        shown = ", ".join(codes[:limit]) + (f" ... ({len(codes)} in all)"
+                                             if len(codes) > limit else "")
+        cats = g["categories"]
+        cats_shown = ", ".join(cats[:limit]) + (f" ... ({len(cats)} in all)"
+                                                if len(cats) > limit else "")
+        parts.append(f"no HS concordance from {g['from_version']} to {g['to_version']}: "
+                     f"codes of categories {cats_shown} cross that step unchanged "
+                     f"({shown})")
+    return ("; ".join(parts) + ". Codes that changed between those versions match "
+            "nothing or other goods. Remedy: add rows for those versions (with their "
+            "source) to data/reference/hs_concordance.csv, or use data in the categories' "
+            "HS version")
 
 
 def load_table(name: str) -> pd.DataFrame:

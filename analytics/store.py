@@ -18,6 +18,12 @@ ignored by readers and removed by the next write. Readers never lock: they read
 snapshot is removed by a writer meanwhile retries on the new one). Writers take an
 advisory lock on ``DIR/.lock``: one writer at a time, the others fail fast.
 
+Ingesters stage their work in ``DIR/.ingest-*`` folders (:func:`staging_dir`). A live
+ingest holds an advisory lock on ``.ingest-*/.owner.lock``; a folder whose lock is free
+belongs to an ingest that was killed, and the next write removes it (a folder without
+that file, made by an ingester that does not use :func:`staging_dir`, is removed once
+nothing in it has changed for :data:`STALE_STAGING_SECONDS`).
+
 Flows are hive-partitioned by year (each file also keeps its ``year`` column, so it is
 self-contained); :func:`load_flows` and :func:`query` read them with DuckDB, pushing the
 filters down to the Parquet scan.
@@ -60,6 +66,8 @@ import os
 import re
 import secrets
 import shutil
+import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -80,6 +88,7 @@ from analytics.errors import (
     StoreCorrupted,
     StoreError,
     StoreNotFound,
+    UnknownCountry,
 )
 from analytics.schemas import HS6_PATTERN, HS_VERSIONS, ISO3_PATTERN, Flows, Table, empty, validate
 
@@ -104,6 +113,8 @@ __all__ = [
     "is_store",
     "snapshot_dir",
     "snapshot_id",
+    "staging_dir",
+    "STALE_STAGING_SECONDS",
 ]
 
 #: version of the on-disk layout and manifest written by this module
@@ -116,6 +127,11 @@ DERIVED = "derived"
 _CURRENT_TMP = "CURRENT.tmp"
 _LOCK = ".lock"
 _TMP_PREFIX = ".tmp-"
+_STAGING_PREFIX = ".ingest-"
+_STAGING_OWNER = ".owner.lock"
+#: a ``.ingest-*`` folder without an owner lock file (made by an ingester that does not
+#: use :func:`staging_dir`) is abandoned once nothing in it changed for this long
+STALE_STAGING_SECONDS = 24 * 3600
 _ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{6}$")
 _DERIVED_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -235,6 +251,51 @@ def _norm_values(values: str | Iterable[Any] | None, what: str) -> list[str] | N
                             remedy=f"pass {what} as a list of strings")
         out.append(v)
     return list(dict.fromkeys(out))
+
+
+_HS6_RE = re.compile(r"^\d{6}$")
+
+
+def _check_hs6_filter(values: list[str] | None) -> list[str] | None:
+    """Six-digit codes only: a shorter code would silently match nothing."""
+    if values is None:
+        return None
+    out = []
+    for v in values:
+        code = v.strip()
+        if not _HS6_RE.match(code):
+            if code.isdigit() and len(code) in (2, 4):
+                remedy = (f"load_flows matches whole six-digit codes; for chapter/heading "
+                          f"{code} select the codes of a category (analytics.reference."
+                          "category_hs, analytics.network.category_flows) or run "
+                          f"query(DIR, \"SELECT * FROM flows WHERE hs6 LIKE '{code}%'\")")
+            elif code.isdigit() and len(code) == 5:
+                remedy = f"write the leading zero: '0{code}'"
+            else:
+                remedy = "pass six-digit HS codes as text, e.g. hs6=['854231', '850511']"
+            raise DataError("hs6 filter values are six-digit HS codes", source="load_flows",
+                            column="hs6", value=v, remedy=remedy)
+        out.append(code)
+    return list(dict.fromkeys(out))
+
+
+def _check_country_filter(values: list[str] | None, what: str,
+                          known: Callable[[], set[str]]) -> list[str] | None:
+    """Upper-case ISO3 codes; an unknown code raises :class:`UnknownCountry`."""
+    if values is None:
+        return None
+    from analytics import reference
+
+    out = list(dict.fromkeys(v.strip().upper() for v in values))
+    unknown = [c for c in out if c not in reference.known_iso3()]
+    if unknown:
+        unknown = [c for c in unknown if c not in known()]
+    if unknown:
+        raise UnknownCountry(
+            f"load_flows({what}=...): unknown country code(s) {unknown}: use ISO3 codes "
+            "of the countries reference table (data/reference/countries.csv), e.g. "
+            "'JPN', 'TWN'")
+    return out
 
 
 def _plain_provenance(provenance: Mapping[str, Mapping[str, Any]] | None) -> dict:
@@ -601,8 +662,133 @@ def _write_lock(root: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
+#: staging folders of this process that are in use
+_LIVE_STAGING: set[Path] = set()
+
+
+def _fcntl():
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks
+        return None
+    return fcntl
+
+
+def _claim(folder: Path):
+    """Create and lock ``folder/.owner.lock``; the open file keeps the lock until closed.
+
+    The lock file is locked under a temporary name and then renamed, so a writer never
+    sees an owner file whose lock is not yet taken.
+    """
+    fcntl = _fcntl()
+    if fcntl is None:  # pragma: no cover - Windows: the folder's age decides
+        return open(folder / _STAGING_OWNER, "a+b")
+    pending = folder / f"{_STAGING_OWNER}.new"
+    fh = open(pending, "a+b")
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(pending, folder / _STAGING_OWNER)
+    except BaseException:
+        fh.close()
+        raise
+    return fh
+
+
+@contextlib.contextmanager
+def staging_dir(path: str | os.PathLike, *, prefix: str = _STAGING_PREFIX) -> Iterator[Path]:
+    """A private working folder inside the store directory for an ingest in progress.
+
+    The folder (``DIR/.ingest-XXXX``, on the store's filesystem so finished files can be
+    hard-linked or renamed into a snapshot) is removed when the block ends. While the
+    block runs, the process holds an advisory lock on its ``.owner.lock`` file; if the
+    process is killed the lock is released, and the next write to the store (any
+    :func:`write_dataset`, :func:`update_flow_files`, ...) removes the folder. Writers
+    never remove a folder whose lock is held, so concurrent ingests are safe.
+
+    Parameters
+    ----------
+    path : path-like
+        Store directory (created when absent).
+    prefix : str, default ".ingest-"
+        Folder name prefix; must start with ``.ingest-``.
+
+    Yields
+    ------
+    Path
+        The folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with staging_dir(tmp) as work:
+    ...         print(work.name.startswith(".ingest-"), (work / ".owner.lock").is_file())
+    ...     print(work.exists())
+    True True
+    False
+    """
+    if not prefix.startswith(_STAGING_PREFIX):
+        raise ValueError(f"staging folder prefixes start with {_STAGING_PREFIX!r}, "
+                         f"got {prefix!r}")
+    root = _root(path)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StoreError(f"cannot create the store directory {root}: {err}") from err
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    _LIVE_STAGING.add(folder.resolve())
+    owner = None
+    try:
+        owner = _claim(folder)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # while the lock is still held
+        if owner is not None:
+            owner.close()
+        if folder.exists():  # pragma: no cover - Windows cannot remove open files
+            shutil.rmtree(folder, ignore_errors=True)
+        _LIVE_STAGING.discard(folder.resolve())
+
+
+def _quiet_seconds(folder: Path) -> float:
+    """Seconds since anything in ``folder`` last changed (0 when it cannot be read)."""
+    try:
+        newest = folder.stat().st_mtime
+        for base, dirs, files in os.walk(folder):
+            for name in (*dirs, *files):
+                with contextlib.suppress(FileNotFoundError):
+                    newest = max(newest, os.stat(os.path.join(base, name),
+                                                 follow_symlinks=False).st_mtime)
+    except OSError:
+        return 0.0
+    return time.time() - newest
+
+
+def _abandoned(folder: Path) -> bool:
+    """Whether a ``.ingest-*`` folder belongs to no live ingest (see :func:`staging_dir`)."""
+    if folder.resolve() in _LIVE_STAGING:  # ours (where locks are per process, e.g. NFS)
+        return False
+    owner = folder / _STAGING_OWNER
+    fcntl = _fcntl()
+    if fcntl is not None and owner.is_file():
+        try:
+            fh = open(owner, "rb")
+        except OSError:
+            return False
+        with fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # held by a live ingest (or not lockable): keep it
+                return False
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            return True
+    # no owner lock (another ingester, or an owner still being set up): by age only
+    return _quiet_seconds(folder) >= STALE_STAGING_SECONDS
+
+
 def _leftovers(root: Path, keep: set[str]) -> list[Path]:
-    """Temporary and superseded snapshot directories (only names this module makes)."""
+    """Temporary and superseded snapshot directories (only names this module makes), and
+    the staging folders of killed ingests (call it under the write lock)."""
     out = []
     snaps = root / SNAPSHOTS
     if snaps.is_dir():
@@ -613,6 +799,11 @@ def _leftovers(root: Path, keep: set[str]) -> list[Path]:
                 out.append(p)
     if (root / _CURRENT_TMP).exists():
         out.append(root / _CURRENT_TMP)
+    with contextlib.suppress(OSError):
+        for p in root.iterdir():
+            if (p.name.startswith(_STAGING_PREFIX) and p.is_dir() and not p.is_symlink()
+                    and _abandoned(p)):
+                out.append(p)
     return out
 
 
@@ -646,7 +837,8 @@ def _commit(
         old_id = prev.id if prev is not None else _peek_current(root)
         # leftovers of interrupted writes: nobody else writes (we hold the lock)
         _discard(p for p in _leftovers(root, keep={old_id or ""})
-                 if p.name.startswith(_TMP_PREFIX) or p.name == _CURRENT_TMP)
+                 if p.name.startswith((_TMP_PREFIX, _STAGING_PREFIX))
+                 or p.name == _CURRENT_TMP)
         snaps = root / SNAPSHOTS
         snaps.mkdir(exist_ok=True)
         sid = _new_id()
@@ -1258,9 +1450,11 @@ def load_flows(
         Store directory.
     years : int or iterable of int, optional
     hs6 : str or iterable of str, optional
-        Six-digit codes (integers are zero-padded).
+        Six-digit codes (integers are zero-padded). Shorter codes are refused: select a
+        category's codes, or use :func:`query` with ``hs6 LIKE '8542%'``.
     exporters, importers : str or iterable of str, optional
-        ISO3 codes.
+        ISO3 codes (case-insensitive) of the countries reference table (or of the
+        store's own countries table).
     columns : iterable of str, optional
         Subset of :class:`~analytics.schemas.Flows` columns (kept in schema order).
 
@@ -1273,12 +1467,14 @@ def load_flows(
     Raises
     ------
     DataError
-        Unknown column or a non-text filter value.
+        Unknown column, a non-text filter value or an hs6 value that is not six digits.
+    UnknownCountry
+        An exporter or importer code that is not a known ISO3 code.
     StoreNotFound, StoreCorrupted
         As in :func:`read_dataset`.
     """
     wanted_years = _norm_years(years)
-    filters = {"hs6": _norm_values(hs6, "hs6"),
+    filters = {"hs6": _check_hs6_filter(_norm_values(hs6, "hs6")),
                "exporter": _norm_values(exporters, "exporters"),
                "importer": _norm_values(importers, "importers")}
     if columns is None:
@@ -1294,6 +1490,24 @@ def load_flows(
         cols = [c for c in _FLOW_COLUMNS if c in asked]
 
     def load(snap: _Snapshot) -> pd.DataFrame:
+        store_codes: set[str] | None = None
+
+        def known() -> set[str]:  # the store's own countries (read only when needed)
+            nonlocal store_codes
+            if store_codes is None:
+                store_codes = set()
+                for e in snap.entries("countries"):
+                    p = _file(snap, e)
+                    try:
+                        col = pq.read_table(p, columns=["iso3"]).column("iso3")
+                    except (pa.ArrowException, OSError, KeyError) as err:
+                        raise _corrupted(p, f"is not a readable countries table ({err})"
+                                         ) from err
+                    store_codes.update(str(c) for c in col.to_pylist() if c is not None)
+            return store_codes
+
+        for col, what in (("exporter", "exporters"), ("importer", "importers")):
+            filters[col] = _check_country_filter(filters[col], what, known)
         entries = snap.entries("flows", wanted_years)
         if not entries or any(v is not None and not v for v in filters.values()):
             return empty(Flows)[cols]
@@ -1354,6 +1568,12 @@ def query(
     is one view over all its files) and ``derived_<name>`` per derived table.
     The in-memory connection can read only the snapshot's directory.
 
+    Every file is checked cheaply when the views are opened: it must exist, have the
+    size the manifest records (a truncated or appended file raises
+    :class:`~analytics.errors.StoreCorrupted`) and the expected columns. Contents are
+    not hashed on each query; full sha256 verification is :func:`verify_store` (or
+    ``read_dataset(..., verify=True)``).
+
     Parameters
     ----------
     path : path-like
@@ -1373,8 +1593,11 @@ def query(
         ``sql`` is not a single read-only statement.
     duckdb.Error
         The query itself fails (syntax, unknown column, ...).
-    StoreNotFound, StoreCorrupted
-        As in :func:`read_dataset`.
+    StoreNotFound
+        No store at ``path``.
+    StoreCorrupted
+        A listed file is missing, has another size than the manifest says, or wrong
+        columns.
     """
     _read_only(sql)
 

@@ -31,6 +31,11 @@ from analytics.errors import (
 from analytics.sources import baci
 from analytics.sources.baci import ingest_baci, read_baci, scan_baci
 
+# The fixture's product table lists 5 codes: ingesting by category rightly warns that the
+# other category codes are not in it (tested in test_codes_missing_from_the_product_table*)
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*not in the release's product table:UserWarning")
+
 COUNTRIES = """country_code,country_name,country_iso2,country_iso3
 156,China,CN,CHN
 251,France,FR,FRA
@@ -164,6 +169,13 @@ def test_read_baci_filters_years_and_codes(release_zip):
     assert len(flows) == 3
     with pytest.raises(DataError, match="not in the release"):
         read_baci(release_zip, years=[2019])
+
+
+def test_read_baci_warns_about_hs6_codes_not_in_the_release(release_zip):
+    with pytest.warns(UserWarning, match=r"not in the release's product table.*hs6 "
+                                         r"filter: 854232"):
+        flows = read_baci(release_zip, hs6=["854231", "854232"])
+    assert set(flows["hs6"]) == {"854231"}
 
 
 def test_read_baci_single_csv_with_country_table_beside(tmp_path):
@@ -478,10 +490,10 @@ def test_resume_from_zip_uses_member_crc(release_zip, tmp_path):
     assert report.skipped_years == [2021] and report.years == [2022]
 
 
-def test_failure_on_second_year_leaves_store_unchanged(release_zip, tmp_path, monkeypatch):
+def test_failure_keeps_committed_years_and_not_the_failed_one(release_zip, tmp_path,
+                                                             monkeypatch):
     dest = tmp_path / "store"
     ingest_baci(release_zip, dest, years=[2021])
-    before_id = store.snapshot_id(dest)
     before = store.load_flows(dest)
     real = baci._year_to_parquet
     calls = []
@@ -496,9 +508,70 @@ def test_failure_on_second_year_leaves_store_unchanged(release_zip, tmp_path, mo
     with pytest.raises(RuntimeError, match="disk on fire"):
         ingest_baci(release_zip, dest)
     assert calls == [2021, 2022]
-    assert store.snapshot_id(dest) == before_id
+    # 2021 was converted again and committed (same data); 2022 never reached the store
+    assert store.store_info(dest)["years"] == [2021]
     pd.testing.assert_frame_equal(store.load_flows(dest), before)
     assert not list(dest.glob(".ingest-*"))
+    store.verify_store(dest)
+
+
+def _three_years(tmp_path) -> Path:
+    rows21 = [*ROWS[2021], "2021,842,392,854231,-1,NA"]  # line 5: dropped (lenient)
+    rows23 = ["2023,156,643,850511,21,3", "2023,251,842,854231,2.5,0.5",
+              "2023,392,156,848620,110,NA"]
+    src = write_folder(tmp_path / "three-src", years=(2021, 2022, 2023),
+                       overrides={2021: rows21, 2023: rows23})
+    archive = tmp_path / "BACI_HS17_V202601.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in sorted(src.iterdir()):
+            zf.write(p, p.name)
+    return archive
+
+
+def _without_times(prov: dict) -> dict:
+    files = {y: {k: v for k, v in e.items() if k != "ingested"}
+             for y, e in prov["files"].items()}
+    return {**prov, "files": files}
+
+
+def test_resume_after_a_failure_in_the_third_year_converts_only_that_year(tmp_path,
+                                                                         monkeypatch):
+    archive = _three_years(tmp_path)
+    clean = tmp_path / "clean"
+    ingest_baci(archive, clean, lenient=True)
+
+    dest = tmp_path / "store"
+    real = baci._year_to_parquet
+    converted = []
+
+    def dies_in_2023(*args, **kwargs):
+        converted.append(args[2])
+        if args[2] == 2023:
+            raise KeyboardInterrupt  # e.g. Ctrl-C, or a kill after two years
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(baci, "_year_to_parquet", dies_in_2023)
+    with pytest.raises(KeyboardInterrupt) as err:
+        ingest_baci(archive, dest, lenient=True)
+    assert "--resume" in " ".join(err.value.__notes__)
+    assert converted == [2021, 2022, 2023]
+    assert store.store_info(dest)["years"] == [2021, 2022]  # finished years survived
+    assert sorted(store.store_info(dest)["provenance"]["flows"]["files"]) == ["2021", "2022"]
+    assert not list(dest.glob(".ingest-*"))
+
+    converted.clear()
+    monkeypatch.setattr(baci, "_year_to_parquet",
+                        lambda *a, **k: converted.append(a[2]) or real(*a, **k))
+    report = ingest_baci(archive, dest, resume=True, lenient=True)
+    assert converted == [2023]
+    assert report.skipped_years == [2021, 2022] and report.years == [2023]
+    pd.testing.assert_frame_equal(store.load_flows(dest), store.load_flows(clean))
+    a, b = store.store_info(dest), store.store_info(clean)
+    assert a["years"] == b["years"] == [2021, 2022, 2023]
+    assert a["provenance"]["flows"]["dropped"] == {"negative_value": 1}
+    assert [e["line"] for e in a["provenance"]["flows"]["examples"]] == [5]
+    assert a["rows"] == b["rows"]
+    assert _without_times(a["provenance"]["flows"]) == _without_times(b["provenance"]["flows"])
     store.verify_store(dest)
 
 
@@ -515,3 +588,88 @@ def test_provenance_is_json(release_zip, tmp_path):
     man = store.manifest(tmp_path / "s")
     json.dumps(man["provenance"])
     assert man["provenance"]["flows"]["selection"]["mode"] == "categories"
+
+
+# --------------------------------------------------------------------------- older HS versions
+
+HS12_PRODUCTS = """code,description
+010121,"Horses: live, pure-bred breeding animals"
+846221,"Bending, folding, straightening or flattening machines, numerically controlled"
+880330,"Parts of aeroplanes or helicopters, n.e.c."
+854140,"Photosensitive semiconductor devices, incl. photovoltaic cells; light-emitting diodes"
+854231,"Electronic integrated circuits: processors and controllers"
+"""
+
+
+def write_hs12_zip(tmp_path) -> Path:
+    """An HS12-format release: BACI_HS12_Y2015_V202601.csv and its product table."""
+    src = tmp_path / "hs12-src"
+    src.mkdir()
+    (src / "country_codes_V202601.csv").write_text(COUNTRIES, encoding="utf-8")
+    (src / "product_codes_HS12_V202601.csv").write_text(HS12_PRODUCTS, encoding="utf-8")
+    (src / "BACI_HS12_Y2015_V202601.csv").write_text(year_text(2015, [
+        "2015,251,643,846221,5,1",  # NC bending machines (HS2022 8462.23-.26)
+        "2015,251,643,854140,3,NA",  # photosensitive devices (HS2022 8541.41-.49)
+        "2015,392,156,880330,7,NA",  # aircraft parts (HS2022 8807.30)
+        "2015,490,643,854231,4,NA",  # processors: the same code in every version
+        "2015,842,251,10121,1,NA",  # horses: no category
+    ]), encoding="utf-8")
+    archive = tmp_path / "BACI_HS12_V202601.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in sorted(src.iterdir()):
+            zf.write(p, p.name)
+    return archive
+
+
+HS12_CATEGORIES = ["chpl_tier1", "chpl_tier3a", "chpl_tier3b", "cnc_machine_tools"]
+
+
+def test_hs12_release_keeps_codes_mapped_through_the_concordance_chain(tmp_path):
+    dest = tmp_path / "store"
+    with pytest.warns(UserWarning) as caught:
+        report = ingest_baci(write_hs12_zip(tmp_path), dest, categories=HS12_CATEGORIES)
+    flows = store.load_flows(dest)
+    # HS2022 codes reach HS2012 through HS2017: nothing of the four is lost
+    assert set(flows["hs6"]) == {"846221", "854140", "880330", "854231"}
+    assert report.rows_written == {2015: 4}
+    messages = [str(w.message) for w in caught]
+    # no HS2017 <-> HS2012 rows: the step is named, with categories and codes
+    gap = next(m for m in messages if "no HS concordance from HS2017 to HS2012" in m)
+    assert "cnc_machine_tools" in gap and "845941" in gap
+    gaps = report.details["concordance_gaps"]
+    assert [(g["from_version"], g["to_version"]) for g in gaps] == [("HS2017", "HS2012")]
+    prov = store.store_info(dest)["provenance"]["flows"]
+    assert prov["concordance_gaps"] == gaps
+
+
+@pytest.mark.filterwarnings("ignore:.*no HS concordance from HS2017 to HS2012")
+def test_codes_missing_from_the_product_table_warn_and_are_recorded(tmp_path):
+    dest = tmp_path / "store"
+    with pytest.warns(UserWarning, match="not in the release's product table") as caught:
+        report = ingest_baci(write_hs12_zip(tmp_path), dest, categories=HS12_CATEGORIES)
+    msg = next(str(w.message) for w in caught if "product table" in str(w.message))
+    assert "product_codes_HS12_V202601.csv" in msg and "HS2012" in msg
+    assert "cnc_machine_tools" in msg and "Remedy" in msg
+    unmapped = report.details["unmapped_codes"]
+    # NC boring machines 8459.41 and flat-surface grinders 8460.12 are HS2017 codes
+    assert {"845941", "846012"} <= set(unmapped["cnc_machine_tools"])
+    assert "854232" in unmapped["chpl_tier1"]  # memories: absent from this tiny table
+    assert "854231" not in unmapped.get("chpl_tier1", [])
+    assert set(unmapped) <= set(HS12_CATEGORIES)
+    prov = store.store_info(dest)["provenance"]["flows"]
+    assert prov["unmapped_codes"] == unmapped
+    text = "\n".join(report.lines())
+    assert "unmapped" in text and "cnc_machine_tools" in text
+
+
+def test_complete_product_table_gives_no_unmapped_codes(tmp_path):
+    folder = write_folder(tmp_path / "x", years=(2022,))
+    (folder / "product_codes_HS17_V202601.csv").write_text(
+        PRODUCTS + "854232,Memories\n854233,Amplifiers\n854239,Other ICs\n",
+        encoding="utf-8")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # chpl_tier1 is complete: not a word
+        report = ingest_baci(folder, tmp_path / "store", categories=["chpl_tier1"])
+    assert "unmapped_codes" not in report.details
+    assert store.store_info(tmp_path / "store")["provenance"]["flows"]["unmapped_codes"] == {}

@@ -216,6 +216,66 @@ def test_api_plus_layout_keeps_total_lines_only(tmp_path):
         read_comtrade(monthly)
 
 
+def _plus_row(cols, sep, partner2="0", customs="C00", mot="0", value="100.0",
+              partner="643", partner_iso="RUS", cmd="848620"):
+    d = dict.fromkeys(cols, "")
+    d.update(typeCode="C", freqCode="A", refPeriodId="20230101", refYear="2023",
+             refMonth="52", period="2023", reporterCode="392", reporterISO="JPN",
+             reporterDesc="Japan", flowCode="X", flowDesc="Export", partnerCode=partner,
+             partnerISO=partner_iso, partnerDesc="Russian Federation, the",
+             partner2Code=partner2, classificationCode="H6", cmdCode=cmd,
+             cmdDesc="Machines and apparatus, of a kind used solely or principally for the "
+                     "manufacture of semiconductor devices", aggrLevel="6",
+             customsCode=customs, motCode=mot, netWgt="10", primaryValue=value,
+             isAggregate="false")
+    return sep.join(d[c] for c in cols)
+
+
+@pytest.mark.parametrize("name", ["comtrade_plus_2023.txt", "comtrade_plus_2023.txt.gz"])
+def test_tab_separated_comtrade_plus_bulk_file(tmp_path, name):
+    import gzip
+
+    cols = API_PLUS_HEADER.split(",")
+    rows = [_plus_row(cols, "\t"), _plus_row(cols, "\t", partner2="156", value="60.0"),
+            _plus_row(cols, "\t", partner="410", partner_iso="KOR", value="25.5"),
+            _plus_row(cols, "\t", partner="0", partner_iso="W00", value="500.0")]
+    text = "\t".join(cols) + "\n" + "\n".join(rows) + "\n"
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        path.write_bytes(gzip.compress(text.encode("utf-8")))
+    else:
+        path.write_text(text, encoding="utf-8")
+    r = read_comtrade(path)
+    assert by_key(r.reports) == {("JPN", "RUS", "X", "848620"): 100.0,
+                                 ("JPN", "KOR", "X", "848620"): 25.5}
+    assert r.notes == {"breakdown_line": 1, "aggregate_area": 1}
+    assert r.files[0]["layout"] == "api" and r.files[0]["delimiter"] == "tab"
+    assert r.classifications == {"H6": 4}
+    # a bad value names its line in the tab-separated file too
+    bad = tmp_path / "bad_2023.txt"
+    bad.write_text("\t".join(cols) + "\n" + rows[0] + "\n"
+                   + _plus_row(cols, "\t", value="n/a") + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_comtrade(bad)
+    assert (err.value.row, err.value.value) == (3, "n/a")
+
+
+def test_delimiter_detection():
+    from analytics.sources.comtrade import detect_delimiter
+
+    assert detect_delimiter(API_PLUS_HEADER) == ","
+    assert detect_delimiter(API_PLUS_HEADER.replace(",", "\t")) == "\t"
+    assert detect_delimiter(LEGACY_HEADER.replace(",", ";")) == ";"
+    assert detect_delimiter('"Trade Value (US$), total";Year;Reporter Code') == ";"
+    assert detect_delimiter("year") == ","
+
+
+def test_semicolon_separated_export(tmp_path, raw_file):
+    rows = [r.replace(",", ";") for r in RAW_ROWS]
+    p = write(tmp_path / "comtrade_semicolon_2022.csv", RAW_HEADER.replace(",", ";"), rows)
+    assert by_key(read_comtrade(p).reports) == by_key(read_comtrade(raw_file).reports)
+
+
 def test_legacy_layout(tmp_path):
     cmd = '"Chemical elements; doped for use in electronics, in the form of discs"'
 
@@ -312,6 +372,7 @@ def test_ingest_writes_flows_gaps_and_provenance(raw_file, tmp_path):
     assert prov["source"] == "UN Comtrade" and prov["rule"]["prefer"] == "importer"
     assert prov["notes"]["exact_duplicate"] == 1 and prov["files"][0]["layout"] == "raw"
     assert report.details["mirror"]["both"]["flows"] == 1
+    assert not [d for d in dest.iterdir() if d.name.startswith(".ingest-")]
     again = ingest_comtrade(raw_file, dest, prefer="exporter")  # store's HS version
     assert again.details["hs_version"] == "HS2017"
     flows = store.load_flows(dest, exporters=["JPN"], importers=["KOR"], hs6=["848620"])

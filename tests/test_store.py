@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -21,6 +24,7 @@ from analytics.errors import (
     StoreCorrupted,
     StoreError,
     StoreNotFound,
+    UnknownCountry,
 )
 from analytics.schemas import (
     Brands,
@@ -290,9 +294,63 @@ def test_load_flows_columns_and_edge_cases(st, expected):
     pdt.assert_frame_equal(store.load_flows(st), store.read_dataset(st).flows)
     # integers are zero-padded HS codes; values are bound, not formatted into SQL
     assert store.load_flows(st, hs6=848620)["hs6"].eq("848620").all()
-    assert store.load_flows(st, exporters=["JPN' OR '1'='1"]).empty
+    with pytest.raises(UnknownCountry):  # never reaches the SQL, which binds values anyway
+        store.load_flows(st, exporters=["JPN' OR '1'='1"])
     with pytest.raises(DataError, match="unknown flows column"):
         store.load_flows(st, columns=["value"])
+
+
+def test_load_flows_refuses_hs6_values_that_can_never_match(st):
+    for value, hint in (("8542", "LIKE '8542%'"), ("85", "category"),
+                        ("10121", "'010121'"), ("8542.31", "six-digit"),
+                        ("84862O", "six-digit")):
+        with pytest.raises(DataError, match="six-digit") as err:
+            store.load_flows(st, hs6=["848620", value])
+        assert err.value.value == value and hint in str(err.value)
+    # surrounding blanks are not a different code
+    assert len(store.load_flows(st, hs6=[" 848620 "])) == 5
+
+
+def test_load_flows_country_codes_are_normalised_and_checked(st, expected):
+    want = store.load_flows(st, exporters=["JPN"], importers=["KAZ"])
+    assert len(want) == 3
+    pdt.assert_frame_equal(store.load_flows(st, exporters="jpn", importers=[" kaz"]), want)
+    for kwargs, bad in (({"exporters": ["XXX"]}, "XXX"),
+                        ({"importers": ["KAZ", "ZZZ"]}, "ZZZ"),
+                        ({"exporters": ["Japan"]}, "JAPAN")):
+        with pytest.raises(UnknownCountry) as err:
+            store.load_flows(st, **kwargs)
+        msg = str(err.value)
+        assert bad in msg and "countries.csv" in msg
+        assert ("exporters" if "exporters" in kwargs else "importers") in msg
+    # a known code without flows is an empty result, not an error
+    assert store.load_flows(st, exporters=["CHN"]).empty
+
+
+def test_load_flows_accepts_codes_of_the_store_own_countries_table(tmp_path, expected):
+    countries = pd.concat([expected.countries, frame(Countries, [
+        country("QQQ", "Testland", "Nowhere")])], ignore_index=True)
+    flows = make_flows([*FLOW_ROWS, (2023, "QQQ", "JPN", "848620", 1.0, np.nan)])
+    ds = Dataset(**{**{k: getattr(expected, k) for k in TABLE_FIELDS},
+                    "countries": countries, "flows": flows}, hs_version="HS2017")
+    st = store.write_dataset(ds, tmp_path / "s")
+    assert store.load_flows(st, exporters=["qqq"])["value_usd"].tolist() == [1.0]
+
+
+@pytest.mark.parametrize("change", ["truncate", "append"])
+def test_query_checks_file_sizes_against_the_manifest(st, change):
+    p = flows_file(st, 2022)
+    data = p.read_bytes()
+    p.write_bytes(data[:-10] if change == "truncate" else data + b"\0" * 7)
+    with pytest.raises(StoreCorrupted, match=r"year=2022.*bytes.*manifest") as err:
+        store.query(st, "SELECT count(*) FROM flows")
+    assert "rebuild the store" in str(err.value)
+    # a table file as well, even when the query does not use it
+    p.write_bytes(data)
+    events = store.snapshot_dir(st) / "events.parquet"
+    events.write_bytes(events.read_bytes()[:-3])
+    with pytest.raises(StoreCorrupted, match="events.parquet"):
+        store.query(st, "SELECT count(*) FROM flows")
 
 
 def test_query_views(st, expected):
@@ -723,3 +781,76 @@ def test_update_flow_files_checks(tmp_path, st):
     with pytest.raises(DataError, match="reference tables"):
         store.update_flow_files(tmp_path / "new", {2021: f}, hs_version="HS2017")
     assert not store.is_store(tmp_path / "new")
+
+
+# --------------------------------------------------------------------------- staging folders
+
+_HOLDER = """
+import sys
+from analytics import store
+with store.staging_dir(sys.argv[1]) as work:
+    (work / "year.parquet").write_bytes(b"half-written")
+    print(work, flush=True)
+    sys.stdin.read()  # hold the folder until the parent closes stdin (or kills us)
+"""
+
+
+def _hold_staging(root: Path):
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(root)], text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            cwd=Path(__file__).resolve().parents[1])
+    line = proc.stdout.readline().strip()
+    assert line, "the child process did not start"
+    return proc, Path(line)
+
+
+def test_staging_dir_lives_for_the_block(st):
+    with store.staging_dir(st) as work:
+        assert work.parent == st and work.name.startswith(".ingest-")
+        (work / "part.parquet").write_bytes(b"x")
+        store.update_flows(st, make_flows(FLOW_ROWS[:1]))  # a write meanwhile
+        assert (work / "part.parquet").exists()  # held by us: not removed
+    assert not work.exists()
+    with pytest.raises(ValueError, match=".ingest-"):
+        with store.staging_dir(st, prefix="tmp"):
+            pass
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="advisory locks (fcntl) only")
+def test_killed_ingest_staging_is_removed_by_the_next_write_live_one_is_kept(st):
+    proc, work = _hold_staging(st)
+    try:
+        assert (work / "year.parquet").exists()
+        store.update_flows(st, make_flows(FLOW_ROWS[:2]))  # another process is live
+        assert (work / "year.parquet").exists()
+        proc.kill()  # killed: no clean-up of its own
+        proc.wait(timeout=30)
+        assert work.exists()
+        assert store.load_flows(st, years=[2021]).shape[0] == 2  # readers ignore it
+        store.update_flows(st, make_flows(FLOW_ROWS[:1]))
+        assert not work.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+    # a child that finishes normally removes its own folder
+    proc, work = _hold_staging(st)
+    proc.communicate("", timeout=60)
+    assert proc.returncode == 0 and not work.exists()
+
+
+def test_staging_folders_without_an_owner_lock_are_removed_only_when_stale(st):
+    young = st / ".ingest-young"
+    (young / "duckdb").mkdir(parents=True)
+    (young / "duckdb" / "spill.tmp").write_bytes(b"x")
+    old = st / ".ingest-shipments-old"
+    (old / "duckdb").mkdir(parents=True)
+    (old / "flows-2021.parquet").write_bytes(b"x")
+    other = st / ".demo-shipments-keep"  # not a staging name: never touched
+    other.mkdir()
+    long_ago = time.time() - store.STALE_STAGING_SECONDS - 60
+    for p in (old / "duckdb", old / "flows-2021.parquet", old, other):
+        os.utime(p, (long_ago, long_ago))
+    store.update_flows(st, make_flows(FLOW_ROWS[:1]))
+    assert young.exists() and other.exists()
+    assert not old.exists()

@@ -40,9 +40,18 @@ malformed line, :class:`~analytics.errors.HSVersionError` for mixed HS versions,
 otherwise); ``lenient=True`` drops the rows (every row of a duplicated key) and counts them
 per reason in the ingest report and the store's provenance.
 
-Store updates are atomic: all years are converted first, then one
-:func:`analytics.store.update_flow_files` call switches the store to a snapshot with the new
-years. A failure at any point leaves the previous store as it was.
+Store updates are atomic per year: each year is converted in a staging folder of the store
+(:func:`analytics.store.staging_dir`) and committed at once with
+:func:`analytics.store.update_flow_files`, which switches the store to a new snapshot. A
+failure leaves the store as the last commit left it: the years committed before it stay,
+with their provenance, and ``resume=True`` (``--resume``) continues with the others. The
+staging folder of a killed ingest is removed by the next write to the store.
+
+Categories whose codes the release cannot deliver are never dropped silently: codes absent
+from the release's product table (e.g. HS2022 codes in an HS2012 release) and HS mapping
+steps without a concordance (:func:`analytics.reference.map_category_hs`) each give a
+warning and are listed under ``unmapped_codes`` / ``concordance_gaps`` in the ingest report
+and the store's provenance.
 
 Licence: CEPII BACI is distributed under the Etalab Open Licence 2.0; cite Gaulier, G. and
 Zignago, S. (2010), "BACI: International Trade Database at the Product-Level. The 1994-2007
@@ -466,6 +475,10 @@ class _Selection:
     categories: tuple[str, ...] = ()
     codes: tuple[str, ...] = ()
     prefixes: tuple[str, ...] = ()
+    #: code or prefix -> the categories that want it (mode "categories")
+    members: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: steps of the HS mapping that no concordance row covers (see map_category_hs)
+    gaps: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = ()
 
     def describe(self) -> dict:
         out: dict[str, Any] = {"mode": self.mode}
@@ -517,22 +530,78 @@ def _selection(hs_version: str, *, categories: Sequence[str] | None = None,
     table = reference.category_hs()
     cats = sorted(set(table["category_id"])) if not categories else list(categories)
     reference.check_categories(cats)
-    hs = _category_codes(hs_version, tuple(sorted(set(cats))))
+    members, gaps = _category_codes(hs_version, tuple(sorted(set(cats))))
+    hs = [c for c, _ in members]
     return _Selection("categories", categories=tuple(sorted(set(cats))),
                       codes=tuple(c for c in hs if len(c) == 6),
-                      prefixes=tuple(c for c in hs if len(c) < 6))
+                      prefixes=tuple(c for c in hs if len(c) < 6),
+                      members=members, gaps=gaps)
 
 
 @functools.lru_cache(maxsize=64)
-def _category_codes(hs_version: str, categories: tuple[str, ...]) -> tuple[str, ...]:
-    """HS6 codes and prefixes of the categories in ``hs_version`` (cached: the mapping
-    walks the concordance row by row)."""
+def _category_codes(hs_version: str, categories: tuple[str, ...]) -> tuple[tuple, tuple]:
+    """Codes (and prefixes) of the categories in ``hs_version`` with the categories that
+    want each, and the uncovered steps of the mapping (cached; warnings are the
+    ingester's, once per ingest)."""
     from analytics import reference
 
     table = reference.category_hs()
     mapped = reference.map_category_hs(table[table["category_id"].isin(categories)],
-                                       hs_version)
-    return tuple(sorted(set(mapped["hs6"])))
+                                       hs_version, warn=False)
+    members = tuple((code, tuple(sorted(set(grp)))) for code, grp in
+                    mapped.groupby("hs6", sort=True)["category_id"])
+    gaps = tuple((g["from_version"], g["to_version"], tuple(g["categories"]),
+                  tuple(g["codes"])) for g in mapped.attrs.get("concordance_gaps", []))
+    return members, gaps
+
+
+def _coverage(selection: _Selection, products: list[str] | None, *, hs_version: str,
+              where: str, product_file: str | None) -> dict:
+    """Category codes this release cannot deliver, with a warning for each kind.
+
+    Returns ``{"unmapped_codes": {category: [codes]}, "concordance_gaps": [...]}`` (empty
+    when every wanted code is in the release's product table and every mapping step is
+    covered by the concordance).
+    """
+    from analytics import reference
+
+    out: dict[str, Any] = {}
+    if selection.gaps:
+        gaps = [{"from_version": a, "to_version": b, "categories": list(c), "codes": list(k)}
+                for a, b, c, k in selection.gaps]
+        out["concordance_gaps"] = gaps
+        warnings.warn(f"{where}: {reference.describe_concordance_gaps(gaps)}", stacklevel=3)
+    if products is None or selection.mode == "all":
+        return out
+    have = set(products)
+    wanted = selection.members if selection.mode == "categories" else tuple(
+        (c, ("hs6 filter",)) for c in selection.codes)
+    missing: dict[str, list[str]] = {}
+    for code, cats in wanted:
+        absent = code not in have if len(code) == 6 else not any(
+            c.startswith(code) for c in products)
+        if absent:
+            for cat in cats:
+                missing.setdefault(cat, []).append(code)
+    if not missing:
+        return out
+    out["unmapped_codes"] = {c: sorted(v) for c, v in sorted(missing.items())}
+    codes = sorted({c for v in missing.values() for c in v})
+    shown = "; ".join(f"{cat}: {', '.join(v[:8])}" + (f" ... ({len(v)})" if len(v) > 8
+                                                      else "")
+                      for cat, v in list(out["unmapped_codes"].items())[:10])
+    more = f"; ... ({len(missing)} categories)" if len(missing) > 10 else ""
+    warnings.warn(
+        f"{where}: {len(codes)} HS code(s) wanted by {len(missing)} categor"
+        f"{'y' if len(missing) == 1 else 'ies'} are not in the release's product table "
+        f"{product_file} ({hs_version}), so no flows are kept for them ({shown}{more}). "
+        f"Remedy: codes of another HS version need concordance rows down to {hs_version} "
+        "(with their source) in data/reference/hs_concordance.csv, or a BACI release in "
+        "the categories' HS version (HS17/HS22); an incomplete product table must be "
+        "replaced by the release's own. The codes are listed under 'unmapped_codes' in the "
+        "ingest report and the store's provenance",
+        stacklevel=3)
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -982,6 +1051,12 @@ def read_baci(
     DataFrame
         :class:`~analytics.schemas.Flows` columns and dtypes, sorted by year.
 
+    Warns
+    -----
+    UserWarning
+        Bad rows dropped (``lenient``); ``hs6`` codes absent from the release's product
+        table.
+
     Raises
     ------
     SourceFormatError, HSVersionError, UnknownCountry, DataError, SchemaViolation
@@ -992,7 +1067,10 @@ def read_baci(
     countries = read_baci_countries(release)
     selection = _selection(release.hs_version, hs6=hs6) if hs6 is not None \
         else _Selection("all")
-    wanted = selection.wanted(read_baci_products(release))
+    products = read_baci_products(release)
+    wanted = selection.wanted(products)
+    _coverage(selection, products, hs_version=release.hs_version, where=release.name,
+              product_file=release.product_file.name if release.product_file else None)
     parts, dropped = [], Problems(str(release.source))
     with tempfile.TemporaryDirectory(prefix="chokepoint-baci-") as tmp:
         con = connect(temp_directory=Path(tmp) / "duckdb")
@@ -1042,7 +1120,13 @@ def ingest_baci(
     threads: int | None = None,
     memory_limit: str | None = "2GB",
 ) -> IngestReport:
-    """Stream a BACI release into a store, one Parquet file per year, atomically.
+    """Stream a BACI release into a store, one Parquet file per year, one commit per year.
+
+    Each year is converted and then committed as its own store snapshot (an atomic
+    switch, see :mod:`analytics.store`). A failure leaves the store as the last commit
+    left it: years committed before the failure stay (with their provenance), the year
+    being converted is not in the store. ``resume=True`` then skips the committed years
+    and continues with the rest.
 
     Parameters
     ----------
@@ -1061,7 +1145,8 @@ def ingest_baci(
         Drop bad rows and count them (per reason, with examples) instead of raising.
     resume : bool, default False
         Skip years whose source file (name, size, CRC32 or sha256, and the same HS6
-        selection) is recorded in the store's provenance.
+        selection) is recorded in the store's provenance, e.g. the years an interrupted
+        ingest committed.
     progress : bool, default False
         Progress bars (tqdm) on stderr.
     threads, memory_limit
@@ -1070,13 +1155,23 @@ def ingest_baci(
     Returns
     -------
     IngestReport
+        ``details["unmapped_codes"]`` (category -> codes) lists category codes that are
+        not in the release's product table, ``details["concordance_gaps"]`` the steps of
+        the HS mapping no concordance covers (both also in the store's provenance, each
+        with a warning).
 
     Raises
     ------
     SourceFormatError, HSVersionError, UnknownCountry, DataError, SchemaViolation
-        Bad input (see the module notes); the store is left as it was.
+        Bad input (see the module notes); years committed before it stay in the store.
     StoreError
         The store holds synthetic demo data or flows of another source.
+
+    Warns
+    -----
+    UserWarning
+        Category codes the release cannot deliver (absent from its product table, or
+        mapped to its HS version without a concordance).
     """
     from analytics import store
 
@@ -1108,83 +1203,108 @@ def ingest_baci(
     selection = _selection(release.hs_version, categories=categories, all_hs6=all_hs6)
     products = read_baci_products(release)
     wanted = selection.wanted(products)
+    coverage = _coverage(selection, products, hs_version=release.hs_version,
+                         where=release.name, product_file=release.product_file.name
+                         if release.product_file else None)
 
     store_years = set(store.store_info(root)["years"]) if existing else set()
-    created = not root.exists()
-    root.mkdir(parents=True, exist_ok=True)
-    report = IngestReport(SOURCE, str(root))
     prior_files = dict(prior.get("files", {}))
+    shas = {bf.year: _Sha256(bf.path) for bf in files}
+    todo = [bf for bf in files
+            if not (resume and bf.year in store_years
+                    and _unchanged(bf, prior_files.get(str(bf.year)), selection,
+                                   shas[bf.year]))]
+    report = IngestReport(SOURCE, str(root))
+    report.skipped_years = [bf.year for bf in files if bf not in todo]
+    report.details = {"release": release.release, "hs_version": release.hs_version,
+                      "selection": selection.describe(), **coverage}
     new_files: dict[str, dict] = {}
     totals = Problems(str(release.source))
+    prior_examples = [e for e in prior.get("examples", [])
+                      if not any(str(e.get("source", "")).endswith(bf.name) for bf in todo)]
+    created = not root.exists()
     try:
-        with tempfile.TemporaryDirectory(prefix=".ingest-", dir=root) as tmpdir:
-            tmp = Path(tmpdir)
-            by_year: dict[int, Path] = {}
-            con = connect(threads=threads, memory_limit=memory_limit,
-                          temp_directory=tmp / "duckdb")
-            pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
-            # reference tables of a new store: load them while DuckDB works
-            refs_future = pool.submit(reference_tables) if not existing else None
-            bar = progress_bar(total=len(files), desc=release.name, unit="year",
-                               enabled=progress)
-            try:
-                ctx = _Context(con, countries, wanted, selection.mode)
-                archive_sha = None
-                for bf in files:
-                    sha = _Sha256(bf.path)
-                    if resume and bf.year in store_years and \
-                            _unchanged(bf, prior_files.get(str(bf.year)), selection, sha):
-                        report.skipped_years.append(bf.year)
-                        bar.update(1)
-                        continue
-                    if bf.path is not None:  # hash while DuckDB reads
-                        csv_path, digest = bf.path, pool.submit(sha)
-                    else:
-                        if archive_sha is None:  # hash the archive in the background
-                            archive_sha = pool.submit(_sha256_file, bf.archive)
-                        csv_path, digest = _extract(bf, tmp, progress=progress)
-                    out = tmp / f"flows-{bf.year}.parquet"
-                    res = _year_to_parquet(ctx, csv_path, bf.year, out, label=bf.label,
-                                           lenient=lenient, progress=progress)
-                    if bf.path is None:
-                        csv_path.unlink(missing_ok=True)
-                    else:
-                        digest = digest.result()
-                    by_year[bf.year] = out
-                    totals.extend(res.problems)
-                    new_files[str(bf.year)] = _file_entry(bf, digest, res, selection)
-                    report.years.append(bf.year)
-                    report.rows_written[bf.year] = res.rows
-                    if res.rows_read is not None:
-                        report.rows_read[bf.year] = res.rows_read
-                    bar.update(1)
-            finally:
-                bar.close()
-                pool.shutdown(wait=True)
-                con.close()
-            if by_year:
-                prov = _provenance(release, countries, selection, prior_files, new_files,
-                                   totals, lenient)
-                if archive_sha is not None:
-                    prov["input"].update(bytes=release.source.stat().st_size,
-                                         sha256=archive_sha.result())
-                refs, ref_prov = refs_future.result() if refs_future else ({}, {})
-                store.update_flow_files(
-                    root, by_year, provenance={**ref_prov, "flows": prov},
-                    hs_version=release.hs_version, dataset_name=release.name,
-                    reference_tables=refs or None, move=True,
-                    trusted=True)  # the conversion query enforced every check
-    except BaseException:
-        if created:
+        if todo:
+            _convert_and_commit(
+                release, todo, root, store, existing=existing, shas=shas,
+                countries=countries, selection=selection, wanted=wanted, lenient=lenient,
+                progress=progress, threads=threads, memory_limit=memory_limit,
+                report=report, totals=totals, new_files=new_files,
+                provenance=lambda: _provenance(
+                    release, countries, selection, prior_files, new_files, totals,
+                    lenient, coverage, prior_examples))
+    except BaseException as err:
+        if created and not store.is_store(root):
             with contextlib.suppress(OSError):
                 root.rmdir()  # only succeeds when still empty: we made it
+        if report.years:
+            err.add_note(f"years {report.years} were committed to {root} before the "
+                         "failure; run the ingest again with resume=True (--resume) to "
+                         "continue with the others")
         raise
     report.dropped = dict(totals.counts)
     report.examples = list(totals.examples)
     report.seconds = time.perf_counter() - t0
-    report.details = {"release": release.release, "hs_version": release.hs_version,
-                      "selection": selection.describe()}
     return report
+
+
+def _convert_and_commit(release: BaciRelease, todo: list[BaciFile], root: Path, store, *,
+                        existing: bool, shas: dict, countries: pd.DataFrame,
+                        selection: _Selection, wanted: list[str] | None, lenient: bool,
+                        progress: bool, threads: int | None, memory_limit: str | None,
+                        report: IngestReport, totals: Problems, new_files: dict,
+                        provenance) -> None:
+    """Convert each year in a staging folder of the store, committing it when done."""
+    with store.staging_dir(root) as tmp:
+        con = connect(threads=threads, memory_limit=memory_limit,
+                      temp_directory=tmp / "duckdb")
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+        # reference tables of a new store: load them while DuckDB works
+        refs_future = pool.submit(reference_tables) if not existing else None
+        bar = progress_bar(total=len(todo) + len(report.skipped_years), desc=release.name,
+                           unit="year", enabled=progress, initial=len(report.skipped_years))
+        try:
+            ctx = _Context(con, countries, wanted, selection.mode)
+            archive_sha = None
+            for n, bf in enumerate(todo):
+                if bf.path is not None:  # hash while DuckDB reads
+                    csv_path, digest = bf.path, pool.submit(shas[bf.year])
+                else:
+                    if archive_sha is None:  # hash the archive in the background
+                        archive_sha = pool.submit(_sha256_file, bf.archive)
+                    csv_path, digest = _extract(bf, tmp, progress=progress)
+                out = tmp / f"flows-{bf.year}.parquet"
+                res = _year_to_parquet(ctx, csv_path, bf.year, out, label=bf.label,
+                                       lenient=lenient, progress=progress)
+                if bf.path is None:
+                    csv_path.unlink(missing_ok=True)
+                else:
+                    digest = digest.result()
+                totals.extend(res.problems)
+                new_files[str(bf.year)] = _file_entry(bf, digest, res, selection)
+                prov = provenance()
+                last = n == len(todo) - 1
+                if archive_sha is not None and (last or archive_sha.done()):
+                    prov["input"].update(bytes=release.source.stat().st_size,
+                                         sha256=archive_sha.result())
+                refs, ref_prov = ({}, {})
+                if refs_future is not None:  # the first commit creates the store
+                    refs, ref_prov = refs_future.result()
+                    refs_future = None
+                store.update_flow_files(
+                    root, {bf.year: out}, provenance={**ref_prov, "flows": prov},
+                    hs_version=release.hs_version, dataset_name=release.name,
+                    reference_tables=refs or None, move=True,
+                    trusted=True)  # the conversion query enforced every check
+                report.years.append(bf.year)
+                report.rows_written[bf.year] = res.rows
+                if res.rows_read is not None:
+                    report.rows_read[bf.year] = res.rows_read
+                bar.update(1)
+        finally:
+            bar.close()
+            pool.shutdown(wait=True)
+            con.close()
 
 
 class _Sha256:
@@ -1201,9 +1321,20 @@ class _Sha256:
 
 
 def _provenance(release: BaciRelease, countries: pd.DataFrame, selection: _Selection,
-                prior_files: dict, new_files: dict, totals: Problems, lenient: bool) -> dict:
+                prior_files: dict, new_files: dict, totals: Problems, lenient: bool,
+                coverage: dict, prior_examples: list[dict]) -> dict:
+    """The flows provenance after a commit.
+
+    ``dropped`` sums the per-file counts of every year in the store (so an ingest resumed
+    after a failure records the same as one uninterrupted run); ``examples`` keeps the
+    stored examples of years this ingest does not replace.
+    """
     remapped = countries[countries["iso3"].fillna("") != countries["iso3_file"]]
     files = {**prior_files, **new_files}
+    dropped: dict[str, int] = {}
+    for entry in files.values():
+        for reason, n in (entry.get("dropped") or {}).items():
+            dropped[reason] = dropped.get(reason, 0) + int(n)
     return {
         "source": SOURCE,
         "release": release.release,
@@ -1223,8 +1354,10 @@ def _provenance(release: BaciRelease, countries: pd.DataFrame, selection: _Selec
         },
         "product_table": release.product_file.name if release.product_file else None,
         "selection": selection.describe(),
+        "unmapped_codes": dict(coverage.get("unmapped_codes", {})),
+        "concordance_gaps": list(coverage.get("concordance_gaps", [])),
         "files": {k: files[k] for k in sorted(files)},
         "lenient": bool(lenient),
-        "dropped": dict(totals.counts),
-        "examples": list(totals.examples[:50]),
+        "dropped": {k: dropped[k] for k in sorted(dropped)},
+        "examples": (list(prior_examples) + list(totals.examples))[:50],
     }

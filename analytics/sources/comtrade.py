@@ -1,7 +1,10 @@
 """Reader and ingester for UN Comtrade CSV exports, with mirror statistics.
 
-Layouts (detected from the header line; ``.csv`` or ``.csv.gz``)
------------------------------------------------------------------
+Layouts (detected from the header line; ``.csv``, ``.tsv``, ``.txt``, optionally ``.gz``)
+------------------------------------------------------------------------------------------
+Fields are separated by commas, tabs (the current Comtrade Plus bulk files) or semicolons;
+the separator is detected from the header line (:func:`detect_delimiter`).
+
 ``api``
     The Comtrade API / "Comtrade Plus" columns: ``refYear`` (or ``period``),
     ``reporterCode``, ``reporterISO``, ``partnerCode``, ``partnerISO``, ``flowCode``
@@ -70,7 +73,6 @@ import csv
 import gzip
 import hashlib
 import re
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -94,6 +96,8 @@ __all__ = [
     "ComtradeReports",
     "MirrorStatistics",
     "detect_layout",
+    "detect_delimiter",
+    "DELIMITERS",
     "read_comtrade",
     "mirror_statistics",
     "mirror_flows",
@@ -170,7 +174,37 @@ def _ident(name: str) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-def _header(path: Path) -> list[str]:
+#: field separators of Comtrade exports: CSV (API, legacy bulk), tab (Comtrade Plus bulk
+#: files), semicolon (CSV saved by spreadsheet software in locales with a decimal comma)
+DELIMITERS = (",", "\t", ";")
+
+
+def detect_delimiter(line: str) -> str:
+    """The field separator of a header line: ``","``, ``"\\t"`` or ``";"``.
+
+    The separator that splits the line (outside quotes) into the most fields wins; ties
+    go to the comma.
+
+    >>> detect_delimiter("refYear,reporterCode,partnerCode")
+    ','
+    >>> detect_delimiter("typeCode\\tfreqCode\\trefYear\\treporterCode") == "\\t"
+    True
+    >>> detect_delimiter('"Trade Value (US$)";"Year"')
+    ';'
+    """
+    best, fields = ",", 1
+    for delim in DELIMITERS:
+        try:
+            n = len(next(csv.reader([line], delimiter=delim)))
+        except (csv.Error, StopIteration):
+            continue
+        if n > fields:
+            best, fields = delim, n
+    return best
+
+
+def _header(path: Path) -> tuple[list[str], str]:
+    """Header columns and field separator of a file."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rb") as fh:
@@ -182,7 +216,8 @@ def _header(path: Path) -> list[str]:
     if not line.strip():
         raise SourceFormatError("empty file (no header line)", source=str(path), row=1,
                                 remedy="export the Comtrade data again with headers")
-    return next(csv.reader([line]))
+    delim = detect_delimiter(line)
+    return next(csv.reader([line], delimiter=delim)), delim
 
 
 def detect_layout(header: Sequence[str]) -> str:
@@ -248,12 +283,13 @@ def _field_sql(cols: dict[str, str], layout: str, name: str) -> str | None:
 
 def _read_file(con, path: Path, n: int, *, year: int | None) -> dict:
     """Load one file into temp table ``c{n}`` (normalised columns + row number)."""
-    header = _header(path)
+    header, delim = _header(path)
     try:
         layout = detect_layout(header)
     except SourceFormatError as err:
         raise SourceFormatError(err.problem, source=str(path), row=1, value=err.value,
-                                remedy=err.remedy) from None
+                                remedy=f"{err.remedy}; fields separated by commas, tabs or "
+                                       "semicolons") from None
     names = [h.strip() for h in header]
     if len(set(names)) != len(names):
         dup = sorted({h for h in names if names.count(h) > 1})
@@ -276,7 +312,8 @@ def _read_file(con, path: Path, n: int, *, year: int | None) -> dict:
     columns = "{" + ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in names) + "}"
     rej = (f"rejects_c{n}", f"rejects_scan_c{n}")
     for encoding in ("utf-8", "latin-1"):
-        src = (f"read_csv({_lit(path)}, header = true, auto_detect = false, delim = ',', "
+        src = (f"read_csv({_lit(path)}, header = true, auto_detect = false, "
+               f"delim = {_lit(delim)}, "
                f"quote = '\"', escape = '\"', columns = {columns}, encoding = {_lit(encoding)}, "
                f"store_rejects = true, rejects_table = {_lit(rej[0])}, "
                f"rejects_scan = {_lit(rej[1])})")
@@ -333,7 +370,9 @@ def _read_file(con, path: Path, n: int, *, year: int | None) -> dict:
     con.execute(f"DROP TABLE f{n}; DROP TABLE g{n}")
     with open(path, "rb") as fh:
         sha = hashlib.file_digest(fh, "sha256").hexdigest()
-    return {"file": path.name, "layout": layout, "bytes": path.stat().st_size,
+    return {"file": path.name, "layout": layout,
+            "delimiter": {",": "comma", "\t": "tab", ";": "semicolon"}[delim],
+            "bytes": path.stat().st_size,
             "sha256": sha, "rows": int(rows) + int(rejected),
             "exact_duplicates": int(dups), "rejects": rej[0],
             "year_from_name" if file_year is not None else "year_column": file_year or True,
@@ -765,7 +804,7 @@ def ingest_comtrade(
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     try:
-        with tempfile.TemporaryDirectory(prefix=".ingest-", dir=root) as tmp:
+        with store.staging_dir(root) as tmp:
             by_year = {}
             import pyarrow as pa
             import pyarrow.parquet as pq
