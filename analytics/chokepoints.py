@@ -241,7 +241,7 @@ def centrality(
         raise AnalysisError("empty layer: no positive flows")
     if distance == "neglog":
         out_tot = dict(g.out_degree(weight=weight))
-        for u, v, d in g.edges(data=True):
+        for u, _v, d in g.edges(data=True):
             d["distance"] = -np.log(d[weight] / out_tot[u]) + 1e-12
     elif distance != "inverse":
         raise AnalysisError(f"unknown distance {distance!r}: 'inverse' or 'neglog'")

@@ -187,7 +187,8 @@ def register(sub) -> None:
     b = kinds.add_parser(
         "baci", help="a CEPII BACI release (zip, folder of CSVs or one yearly CSV)",
         description="Stream a CEPII BACI release into a store (one Parquet file per year; "
-                    "the store is switched atomically when every year is converted).")
+                    "each converted year is committed atomically, so after a failure the "
+                    "years already committed stay and --resume continues from there).")
     b.add_argument("path", help="BACI_HSxx_Vxxxxxx.zip, its extracted folder, or one "
                                 "BACI_HSxx_Yyyyy_Vxxxxxx.csv with country_codes_V*.csv beside")
     b.add_argument("--store", required=True, help="store folder (created if absent)")

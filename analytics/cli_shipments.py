@@ -28,7 +28,6 @@ import argparse
 import datetime as _dt
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 from analytics import cli
@@ -194,8 +193,8 @@ def add_demo_shipments(store_path: str | Path, *, rows: int = 200_000, seed: int
         cli.ensure_demo_store(path)
     world = _world_of(path)
     _info(f"generating {rows:,} demo shipments (seed {seed}) into {path} ...")
-    with tempfile.TemporaryDirectory(prefix=".demo-shipments-", dir=path) as tmp:
-        demo = write_demo_shipments(world, Path(tmp) / "shipments", n_rows=rows, seed=seed,
+    with store.staging_dir(path, prefix=".ingest-demo-shipments-") as tmp:
+        demo = write_demo_shipments(world, tmp / "shipments", n_rows=rows, seed=seed,
                                     years=years or DEFAULT_YEARS)
         prov = {k: v for k, v in demo.provenance.items() if k != "files"}
         store.update_table_files(

@@ -92,7 +92,7 @@ def reference_dir() -> Path:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(name: str) -> pd.DataFrame:
     fname, table = _FILES[name]
     path = reference_dir() / fname
@@ -129,7 +129,7 @@ def events() -> pd.DataFrame:
     return _load("events").sort_values("date", kind="stable").reset_index(drop=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _trade_codes() -> pd.DataFrame:
     path = reference_dir() / "trade_codes.csv"
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
@@ -146,7 +146,7 @@ def trade_codes() -> pd.DataFrame:
     return _trade_codes().copy()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def known_iso3() -> frozenset[str]:
     """ISO3 codes of the countries table (cached; for cheap membership checks)."""
     return frozenset(_load("countries")["iso3"])

@@ -227,8 +227,8 @@ def build_model(
     v = layer[value].to_numpy(dtype=float)
     X = sp.csr_matrix((v, (r, c)), shape=(n, n))  # duplicate pairs are summed
     X.sum_duplicates()
-    O = np.asarray(X.sum(axis=1)).ravel()
-    I = np.asarray(X.sum(axis=0)).ravel()
+    O = np.asarray(X.sum(axis=1)).ravel()  # noqa: E741 (the notation of the maths)
+    I = np.asarray(X.sum(axis=0)).ravel()  # noqa: E741
 
     if isinstance(production, pd.Series):
         if (production < 0).any():

@@ -37,7 +37,7 @@ def test_routes_by_last_hop_by_hand():
 def test_routes_via_coalition_partner():
     f = F(("JPN", "USA", 10.0), ("USA", "RUS", 5.0), ("USA", "CAN", 5.0))
     r = dv.diversion_routes(f, coalition=["JPN", "USA"], destination="RUS")
-    routes = dict(zip(zip(r["origin"], r["hub"]), r["route"], strict=True))
+    routes = dict(zip(zip(r["origin"], r["hub"], strict=True), r["route"], strict=True))
     assert routes[("JPN", "USA")] == "via coalition"
 
 

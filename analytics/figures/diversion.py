@@ -221,6 +221,24 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
+def _runs(years: Sequence[int]) -> list[list[int]]:
+    """Runs of consecutive years: ``[2018, 2019, 2022]`` -> ``[[2018, 2019], [2022]]``.
+
+    >>> _runs([2018, 2019, 2022, 2024, 2025])
+    [[2018, 2019], [2022], [2024, 2025]]
+    """
+    runs: list[list[int]] = []
+    for y in years:
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return runs
+
+
+_NO_DATA = {"en": "no data", "ja": "データなし"}
+
+
 def fig_route_timeseries(
     yearly: pd.DataFrame,
     *,
@@ -241,6 +259,10 @@ def fig_route_timeseries(
     the data become vertical markers at their date in years (2022-03-18 -> 2022.21), with
     rotated labels; events closer than ``event_gap`` years share one label;
     ``selected_event`` is always shown, in a stronger colour.
+
+    Years missing inside the data's range (a store of 2022 and 2024) are not bridged: each
+    run of consecutive years is a stack of its own (with markers, so a single year shows),
+    and the missing years are shaded and labelled "no data".
 
     >>> import pandas as pd
     >>> y = pd.DataFrame({"year": [2021, 2021, 2022, 2022], "hub": ["JPN", "KGZ", "JPN", "KGZ"],
@@ -274,12 +296,25 @@ def fig_route_timeseries(
     peak = float(sum(s.to_numpy() for _, s, _c in series).max())
     factor, ykey = _scale(peak)
     fig = go.Figure()
-    for name, s, color in series:
-        fig.add_trace(go.Scatter(
-            x=years, y=(s / factor).round(6).tolist() if factor != 1 else s.tolist(),
-            name=name, mode="lines", stackgroup="one", line=dict(width=0.6, color=color),
-            fillcolor=_rgba(color, 0.7),
-            hovertemplate=f"{name}: %{{y:,.3~f}}<extra>%{{x}}</extra>"))
+    runs = _runs(years)
+    gaps = len(runs) > 1
+    for k, run in enumerate(runs):
+        for name, s, color in series:
+            v = s.reindex(run)
+            fig.add_trace(go.Scatter(
+                x=run, y=(v / factor).round(6).tolist() if factor != 1 else v.tolist(),
+                name=name, legendgroup=name, showlegend=k == 0,
+                mode="lines+markers" if gaps else "lines",
+                marker=dict(size=6, color=color),
+                stackgroup=f"run{k}" if gaps else "one", line=dict(width=0.6, color=color),
+                fillcolor=_rgba(color, 0.7),
+                hovertemplate=f"{name}: %{{y:,.3~f}}<extra>%{{x}}</extra>"))
+    for prev, nxt in zip(runs, runs[1:], strict=False):
+        fig.add_vrect(x0=prev[-1] + 0.5, x1=nxt[0] - 0.5, fillcolor="#e4e7eb", opacity=0.6,
+                      layer="below", line_width=0,
+                      annotation=dict(text=_NO_DATA.get(lang, _NO_DATA["en"]),
+                                      textangle=0, font=dict(size=10, color="#7b8794")),
+                      annotation_position="top")
     x_lo, x_hi = years[0] - 0.3, years[-1] + 0.3
     if events is not None and len(events):
         clusters = [c for c in _event_clusters(events, event_gap)

@@ -720,8 +720,7 @@ def ingest_flows_file(
     report = IngestReport(SOURCE, str(root))
     try:
         root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=".ingest-", dir=root) as tmpdir:
-            tmp = Path(tmpdir)
+        with store.staging_dir(root) as tmp:
             con = connect(threads=threads, memory_limit=memory_limit,
                           temp_directory=tmp / "duckdb")
             try:

@@ -882,8 +882,7 @@ def ingest_shipments(
     root.mkdir(parents=True, exist_ok=True)
     report = IngestReport(SOURCE, str(root))
     try:
-        with tempfile.TemporaryDirectory(prefix=".ingest-shipments-", dir=root) as tmpdir:
-            stage = Path(tmpdir)
+        with store.staging_dir(root, prefix=".ingest-shipments-") as stage:
             pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
             hashes = {i.path: pool.submit(_sha256_file, i.path) for i in inputs}
             refs_future = pool.submit(reference_tables) if not existing else None

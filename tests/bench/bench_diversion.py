@@ -30,12 +30,14 @@ def run(report) -> None:
     s = screen_routes(cf, coalition=coalition, destinations=["RUS", "BLR"], event_year=2022)
     report("routes", "screen all hub x destination x category routes", time.perf_counter() - t0,
            "s", note=f"{len(s)} candidate routes")
-    pos = set(zip(truth.routes["hub"], truth.routes["destination"], truth.routes["category_id"]))
+    pos = set(zip(truth.routes["hub"], truth.routes["destination"], truth.routes["category_id"],
+                   strict=True))
     amb = set(zip(truth.ambiguous_routes["hub"], truth.ambiguous_routes["destination"],
-                  truth.ambiguous_routes["category_id"]))
-    keys = list(zip(s["hub"], s["destination"], s["category_id"]))
+                  truth.ambiguous_routes["category_id"], strict=True))
+    keys = list(zip(s["hub"], s["destination"], s["category_id"], strict=True))
     s = s[[k not in amb for k in keys]].reset_index(drop=True)
-    tp = np.array([k in pos for k in zip(s["hub"], s["destination"], s["category_id"])])
+    tp = np.array([k in pos for k in zip(s["hub"], s["destination"], s["category_id"],
+                                               strict=True)])
     prec = np.cumsum(tp) / np.arange(1, len(tp) + 1)
     rec = np.cumsum(tp) / len(pos)
     ok = prec >= 0.8
@@ -59,7 +61,8 @@ def run(report) -> None:
     m["truth"] = np.log(m["magnitude"].fillna(1.0))
     m["covered"] = (m["ci_low"] <= m["truth"]) & (m["truth"] <= m["ci_high"])
     planted = m[m["planted_share"] == 1.0]
-    ambig = set(zip(truth.ambiguous_routes["hub"], truth.ambiguous_routes["category_id"]))
+    ambig = set(zip(truth.ambiguous_routes["hub"], truth.ambiguous_routes["category_id"],
+                    strict=True))
     null = m[m["planted_share"].isna() & ~m.apply(lambda x: (x["hub"], x["category_id"])
                                                    in ambig, axis=1)]
     report("did", "planted effects inside their 95 % CI", float(planted["covered"].mean()), "",
