@@ -18,7 +18,8 @@ from flask import Response, abort, request
 from analytics.briefing import MIME, BriefingMeta, ExportError, briefing_figure, export_figure
 from dashboards import data
 
-__all__ = ["chart", "build_chart", "CHARTS", "register_download_route", "source_line"]
+__all__ = ["chart", "build_chart", "cached_chart", "cached_figure", "CHARTS", "register_download_route",
+           "source_line"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,26 @@ def build_chart(chart_id: str, params: dict):
     if spec is None:
         raise KeyError(chart_id)
     return spec.build(dict(params))
+
+
+@data.memoize(maxsize=512)
+def _cached(chart_id: str, items: tuple, as_json: bool):
+    fig, title, subtitle = build_chart(chart_id, dict(items))
+    return (fig.to_plotly_json() if as_json else fig), title, subtitle
+
+
+def cached_chart(chart_id: str, params: dict, *, as_json: bool = False) -> tuple:
+    """``(figure, title, subtitle)`` of a registered chart, memoized per parameters (None
+    values dropped) and store snapshot: a view seen before (after the back button, by
+    another visitor) costs nothing. Shared between callers: never modify the figure.
+    ``as_json``: the figure as a plotly dict (cheaper to send than to rebuild)."""
+    items = tuple(sorted((k, v) for k, v in params.items() if v is not None))
+    return _cached(chart_id, items, as_json)
+
+
+def cached_figure(chart_id: str, params: dict, *, as_json: bool = False):
+    """The figure of :func:`cached_chart` (shared: never modify it)."""
+    return cached_chart(chart_id, params, as_json=as_json)[0]
 
 
 def source_line() -> str:

@@ -18,7 +18,8 @@ from analytics.dataset import Dataset
 __all__ = ["configure", "store_path", "dataset", "snapshot", "flows_summary", "memoize",
            "cflows", "years", "default_year", "category_options", "coalition_options",
            "country_options", "risk_config", "risk_scores", "risk_sensitivity", "warm", "freeze",
-           "derived", "page_options", "category_ids", "category_label"]
+           "derived", "page_options", "category_ids", "category_label", "coalition_arg",
+           "coalition_members", "layer_flows", "tracing_model", "layer_origin_shares"]
 
 _STATE: dict[str, Path | None] = {"store": None}
 
@@ -142,6 +143,55 @@ def coalition_options() -> list[dict]:
     return [{"label": lab, "value": key} for key, lab in COALITION_PRESETS.items()]
 
 
+def coalition_arg(coalition: str) -> str | tuple[str, ...]:
+    """A coalition value of the dashboard as the library takes it: a preset name, or a
+    tuple of ISO3 codes for a comma-separated custom coalition (``"JPN,usa"``)."""
+    if "," in coalition:
+        return tuple(c.strip().upper() for c in coalition.split(",") if c.strip())
+    return coalition
+
+
+@memoize(maxsize=64)
+def coalition_members(coalition: str) -> tuple[str, ...]:
+    """ISO3 codes of a coalition (a preset or comma-separated codes).
+
+    Raises :class:`~analytics.errors.ConfigError` (unknown preset) or
+    :class:`~analytics.errors.UnknownCountry` (an unknown code); failures are not cached.
+    """
+    from analytics.reference import resolve_coalition
+
+    return tuple(resolve_coalition(coalition_arg(coalition), dataset().countries))
+
+
+@memoize(maxsize=512)
+def layer_flows(year: int, category: str) -> pd.DataFrame:
+    """One (year, category) layer of the category flows (``exporter``, ``importer``,
+    ``value_usd``); may be empty."""
+    cf = cflows()
+    sub = cf[(cf["year"] == int(year)) & (cf["category_id"] == category)]
+    return freeze(sub[["exporter", "importer", "value_usd"]].reset_index(drop=True))
+
+
+@memoize(maxsize=512)
+def tracing_model(year: int, category: str, production: str = "net_exports"):
+    """The proportional-mixing tracing model of a layer (see :func:`layer_flows`)."""
+    from analytics import tracing
+
+    return tracing.build_model(layer_flows(year, category), production)
+
+
+@memoize(maxsize=512)
+def layer_origin_shares(year: int, category: str) -> pd.DataFrame:
+    """Traced origin shares of world trade in a layer (``origin``, ``value``, ``share``;
+    production = net exports); empty for an empty layer."""
+    from analytics.chokepoints import origin_shares
+
+    lay = layer_flows(year, category)
+    if lay.empty or float(lay["value_usd"].sum()) <= 0:
+        return pd.DataFrame(columns=["origin", "value", "share"])
+    return origin_shares(lay, model=tracing_model(year, category, "net_exports"))
+
+
 @memoize(maxsize=1)
 def _flow_countries() -> tuple[str, ...]:
     f = cflows()
@@ -171,9 +221,7 @@ _LAYER_CACHE: dict[str, dict] = {}
 def risk_scores(year: int, coalition: str) -> pd.DataFrame:
     """Risk scores of every category x destination (memoized per year and coalition; the
     per-layer exposures are cached too, so another year reuses the pre-event years)."""
-    from analytics.risk import score_risk
-
-    from analytics.risk import default_config_path
+    from analytics.risk import default_config_path, score_risk
 
     pre = derived("risk_scores")
     if pre is not None and risk_config().get("_path") == str(default_config_path()):

@@ -102,6 +102,27 @@ def test_fig_route_timeseries_stacks_and_events():
     assert "Japan ban" in markers.customdata[0]
 
 
+def test_fig_route_timeseries_breaks_at_missing_years():
+    # a store of 2022 and 2024 only: nothing is drawn across 2023
+    y = pd.DataFrame({"year": [2022, 2022, 2024, 2024], "hub": ["JPN", "KGZ"] * 2,
+                      "value": [5e6, 1e6, 2e6, 4e6], "member": [True, False, True, False]})
+    fig = fig_route_timeseries(y)
+    stacked = [t for t in fig.data if t.stackgroup]
+    assert all(list(t.x) in ([2022], [2024]) for t in stacked)  # no trace spans the gap
+    assert len({t.stackgroup for t in stacked}) == 2  # one stack per run of years
+    assert all("markers" in t.mode for t in stacked)  # a single year still shows
+    assert [t.name for t in stacked if t.showlegend] == ["direct", "Kyrgyzstan"]
+    by = {(t.name, t.x[0]): t.y[0] for t in stacked}
+    assert by[("direct", 2024)] == 2.0 and by[("Kyrgyzstan", 2022)] == 1.0
+    gap = [sh for sh in fig.layout.shapes if sh.type == "rect"]
+    assert [(g.x0, g.x1) for g in gap] == [(2022.5, 2023.5)]
+    assert "no data" in [a.text for a in fig.layout.annotations]
+    # consecutive years: one stack, lines only, no shading (as before)
+    full = fig_route_timeseries(pd.concat([y, y.assign(year=2023)]))
+    assert {t.stackgroup for t in full.data if t.stackgroup} == {"one"}
+    assert not [sh for sh in full.layout.shapes if sh.type == "rect"]
+
+
 def test_fig_route_timeseries_empty():
     fig = fig_route_timeseries(pd.DataFrame(columns=["year", "hub", "value", "member"]))
     assert fig.layout.annotations[0].text.startswith("no coalition-origin")
@@ -184,7 +205,8 @@ def test_layout_honours_query_and_defaults(page, ds):
     assert ev.value == event_year(ds, destination="RUS")[1]["event_id"]
     opts = {o["value"] for o in ev.options}
     relevant = ds.events[ds.events["destinations"].apply(
-        lambda s: s == "all" or "RUS" in s.split(";"))]
+        lambda s: s == "all" or "RUS" in s.split(";"))
+        & ds.events["categories"].apply(lambda s: s == "all" or "chpl_tier1" in s.split(";"))]
     assert opts == set(relevant["event_id"]) | {page.NO_EVENT}
     # no query: defaults derived from the data; junk values fall back to them
     d = page.layout(year="1900", category="nope", destination="XXX", event="nope")
@@ -245,6 +267,9 @@ def test_update_hubs_lists_planted_hubs(page, ds, demo_world):
     assert [d for d in defs if d["field"] == "hub"][0]["cellRenderer"] == "markdown"
     assert "'new'" in [d for d in defs if d["field"] == "growth"][0]["valueFormatter"][
         "function"]
+    # USD m with three significant digits: a small flow is not shown as 0.0
+    post = [d for d in defs if d["field"] == "post_value"][0]["valueFormatter"]["function"]
+    assert ".3~r" in post and ",.1f" not in post
     truth = demo_world.truth.routes
     planted = set(truth[(truth["destination"] == "RUS")
                         & (truth["category_id"] == "chpl_tier1")]["hub"])
@@ -283,12 +308,36 @@ def test_update_did_forest(page, ds):
 
 
 def test_update_events_follows_destination(page, ds):
-    opts, value = page.update_events("KGZ", "us_bis_russia_rule_2022")
+    opts, value = page.update_events("KGZ", "chpl_tier1", "us_bis_russia_rule_2022")
     assert "us_bis_russia_rule_2022" not in {o["value"] for o in opts}
-    assert value == page._default_event("KGZ")
-    opts, value = page.update_events("BLR", "jp_russia_belarus_export_ban_2022")
+    assert value == page._default_event("KGZ", "chpl_tier1")
+    opts, value = page.update_events("BLR", "chpl_tier1", "jp_russia_belarus_export_ban_2022")
     assert value is page.no_update
-    assert page.update_events(None, "x") == ([], None)
+    assert page.update_events(None, "chpl_tier1", "x") == ([], None)
+
+
+def test_events_follow_the_category(page, ds):
+    # an inbound category: the events that concern it, its own control first
+    opts, value = page.update_events("RUS", "gallium_germanium", "us_bis_russia_rule_2022")
+    ids = {o["value"] for o in opts}
+    assert "cn_gallium_germanium_2023" in ids and "us_bis_russia_rule_2022" not in ids
+    assert "cn_graphite_2023" not in ids  # another category's control
+    assert value == "cn_gallium_germanium_2023" == page._default_event("RUS",
+                                                                       "gallium_germanium")
+    # an outbound category keeps the first sanctions event concerning it
+    assert page._default_event("RUS", "chpl_tier1") == "us_bis_russia_rule_2022"
+    assert page._default_event("RUS", "cnc_machine_tools") == "us_bis_russia_rule_2022"
+    # the layout and the chart parameters use the category too
+    lay = page.layout(destination="RUS", category="gallium_germanium")
+    assert _find(lay, "diversion-event").value == "cn_gallium_germanium_2023"
+    assert page._params({"destination": "RUS", "category": "gallium_germanium"})[4] == \
+        "cn_gallium_germanium_2023"
+    # the time series marks the category's events only
+    rows = page._event_rows("RUS", "gallium_germanium", "cn_gallium_germanium_2023")
+    assert "us_bis_russia_rule_2022" not in set(rows["event_id"])
+    # a category change keeps an event that still applies
+    _, kept = page.update_events("RUS", "bearings", "us_bis_russia_rule_2022")
+    assert kept is page.no_update
 
 
 def test_empty_selections_do_not_raise(page):
@@ -306,8 +355,10 @@ def test_empty_selections_do_not_raise(page):
         assert "no policy event selected: pre/post split at 2022" in note
         assert rows
     out = page.update_did("chpl_tier1", "group_a", page.NO_EVENT, "RUS")
-    if not out[3]:  # estimating in the background: the poll brings the result
-        page._did_job("group_a", "chpl_tier1", page._split_year(page.NO_EVENT)).result()
+    for _ in range(20):  # estimating in the background: the poll brings the result
+        if out[3] is True:
+            break
+        page.wait_for_background(timeout=120)
         out = page.poll_did(1, "chpl_tier1", "group_a", page.NO_EVENT, "RUS")
     assert out[3] is True
     assert "event=none" in out[1].children[1].href
@@ -316,13 +367,58 @@ def test_empty_selections_do_not_raise(page):
 
 
 def test_did_runs_in_the_background_and_is_polled(page):
-    args = ("bearings", "g7", page._default_event("RUS"), "RUS")
+    args = ("bearings", "g7", page._default_event("RUS", "bearings"), "RUS")
     first = page.update_did(*args)
     if first[3] is False:  # not computed yet: placeholder, poll enabled
         assert "Estimating" in first[2]
-        page._did_job("g7", "bearings", page._split_year(args[2])).result(timeout=120)
+        page.wait_for_background(timeout=120)
     done = page.poll_did(1, *args)
     assert done[3] is True and done[0]["data"]
+
+
+def test_did_validates_the_coalition_before_queueing(page):
+    page.wait_for_background(timeout=120)
+    before = dict(page._DID_JOBS)
+    for junk in ("nope", "XXX,YYY", "JPN,ZZZ", "", "x" * 5000, "group_a;drop"):
+        fig, dl, note, poll_off = page.update_did("bearings", junk, None, "RUS")
+        assert poll_off is True and dl is None, junk
+        assert ("Unknown coalition" in note) or ("Select" in note), junk
+        if junk:  # the poll ends, with the message
+            polled = page.poll_did(1, "bearings", junk, None, "RUS")
+            assert polled[3] is True and "Unknown coalition" in polled[2]
+    assert dict(page._DID_JOBS) == before  # nothing queued
+    # unknown categories are not queued either
+    assert "Unknown category" in page.update_did("nope", "group_a", None, "RUS")[2]
+    assert dict(page._DID_JOBS) == before
+    # a custom coalition of known codes is one job whatever its spelling
+    assert page._coalition_key("usa,jpn") == page._coalition_key("JPN, USA") == "JPN,USA"
+    assert page._coalition_key("g7") == "g7"
+    # the other callbacks refuse it too, with a message
+    kpis, *_ = page.update_routes("RUS", "chpl_tier1", "XXX,YYY", 2023)
+    assert "Unknown coalition" in _text(kpis)
+    rows, note, *_ = page.update_hubs("RUS", "chpl_tier1", "nope", None)
+    assert rows == [] and "Unknown coalition" in note
+
+
+def test_did_job_table_is_bounded(page, monkeypatch):
+    import threading
+
+    page.wait_for_background(timeout=120)
+    release = threading.Event()
+    monkeypatch.setattr(page, "_did", lambda *a: release.wait(30) and (None, ()))
+    jobs = [page._did_job("group_a", f"cat{i}", 2022) for i in range(6)]
+    # at most DID_MAX_PENDING queued or running; the rest are refused (the page polls)
+    queued = [j for j in jobs if j is not None]
+    assert len(queued) == page.DID_MAX_PENDING and jobs[page.DID_MAX_PENDING:] == [None] * (
+        6 - page.DID_MAX_PENDING)
+    assert page._did_job("group_a", "cat0", 2022) is jobs[0]  # the same job, not a new one
+    release.set()
+    page.wait_for_background(timeout=30)
+    for i in range(3 * page.DID_MAX_JOBS):  # finished jobs are evicted, oldest first
+        job = page._did_job("group_a", f"more{i}", 2022)
+        job.result(timeout=30)
+        assert len(page._DID_JOBS) <= page.DID_MAX_JOBS
+    assert ("group_a", "more0") not in {k[1:3] for k in page._DID_JOBS}
 
 
 def test_download_route_rejects_unknown_category(page):

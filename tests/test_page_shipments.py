@@ -84,21 +84,34 @@ def _text(component) -> str:
 
 
 def test_update_attribution_callback(page):
-    fig, dl, kpis, brands, shippers, screen = page.update_attribution(
+    fig, dl, kpis, brands, shippers = page.update_attribution(
         "RUS", "chpl_tier1", "2023-01", "2023-12", "group_a")
-    assert len(fig.data) >= 3 and "Russia" in fig.layout.title.text
+    assert len(fig["data"]) >= 3 and "Russia" in fig["layout"]["title"]["text"]
     assert "dispatched from third countries" in _text(kpis)
     hrefs = [c.href for c in dl.children[1:]]
     assert hrefs[0].startswith("/download/shipments_attribution.png?destination=RUS")
     assert brands and {"hub", "brand", "hq_country", "share"} <= set(brands[0])
     assert shippers and shippers[0]["rank"] == 1
-    assert any(r["status"] == "exact" for r in screen)
-    assert all(r["score"] >= page.THRESHOLD for r in screen)
+    # the dispatching hubs link to their country profiles (the drill-down)
+    assert brands[0]["hub"].startswith("[") and "](/country/" in brands[0]["hub"]
     # swapped period ends are put in order; missing controls give a message
     fig2, *_ = page.update_attribution("RUS", "chpl_tier1", "2023-12", "2023-01", "group_a")
-    assert fig2.layout.title.text == fig.layout.title.text
+    assert fig2["layout"]["title"]["text"] == fig["layout"]["title"]["text"]
+    # the memoized figure is shared: the callback's title did not leak into it
+    shared, _, _ = page.cached_chart("shipments_attribution", {
+        "destination": "RUS", "category": "chpl_tier1", "from": "2023-01", "to": "2023-12",
+        "coalition": "group_a"}, as_json=True)
+    assert "title" not in shared["layout"] or not shared["layout"]["title"].get("text")
     empty, *_ = page.update_attribution(None, "all", "2023-01", "2023-12", "group_a")
-    assert "choose" in empty.layout.annotations[0].text
+    assert "choose" in empty["layout"]["annotations"][0]["text"]
+
+
+def test_update_screening_callback(page):
+    screen = page.update_screening("RUS", "chpl_tier1", "2023-01", "2023-12")
+    assert any(r["status"] == "exact" for r in screen)
+    assert all(r["score"] >= page.THRESHOLD for r in screen)
+    assert page.update_screening("RUS", "chpl_tier1", "2023-12", "2023-01") == screen
+    assert page.update_screening(None, "all", "2023-01", "2023-12") == []
 
 
 def test_route_explorer_callbacks(page):
@@ -109,7 +122,7 @@ def test_route_explorer_callbacks(page):
     assert "largest paths of coalition-brand goods" in note
     assert rows and rows[0]["rank"] == 1 and rows[0]["route"].endswith(sel["consignee"])
     assert inter and any(r["flag"] for r in inter)
-    assert len(fig.data) > 2
+    assert len(fig["data"]) > 2
     fig, _, note, rows, _ = page.update_routes("brand", None, sel["brand"], "group_a")
     assert rows and rows[0]["route"].startswith(sel["brand"])
     _, _, note, rows, _ = page.update_routes("brand", None, None, "group_a")
@@ -190,6 +203,30 @@ def test_browser_shipments_page(dash_duo, shipments_store, artifacts_dir):
     assert q["destination"] == "RUS" and q["category"] == "chpl_tier1"
     assert q["from"] == "2023-01" and q["coalition"] == "group_a"
     dash_duo.wait_for_contains_text("#shipments-routes-note", "goods to listed consignees",
+                                    timeout=20)
+
+    # drill down: a dispatching hub of the top-brands table opens its country profile
+    link = dash_duo.wait_for_element("#shipments-brands a[href^='/country/']", timeout=20)
+    href = link.get_attribute("href")
+    code = href.rstrip("/").rsplit("/", 1)[-1]
+    link.click()
+    _wait(lambda: f"/country/{code}" in driver.current_url)
+    dash_duo.wait_for_element("#country-name", timeout=20)
+    # back: the shipments view as it was (query and controls)
+    driver.back()
+    _wait(lambda: "/shipments" in driver.current_url)
+    dash_duo.wait_for_element("#shipments-attribution .barlayer", timeout=30)
+    assert _query(driver.current_url) == q
+    _wait(lambda: dash_duo.find_element(
+        "#shipments-explore input[value='brand']").is_selected())
+    dash_duo.wait_for_contains_text("#shipments-routes-note", "goods to listed consignees",
+                                    timeout=20)
+    # back again: the control change is undone
+    driver.back()
+    _wait(lambda: _query(driver.current_url).get("explore", "consignee") == "consignee")
+    _wait(lambda: dash_duo.find_element(
+        "#shipments-explore input[value='consignee']").is_selected())
+    dash_duo.wait_for_contains_text("#shipments-routes-note", "coalition-brand goods",
                                     timeout=20)
     assert dash_duo.get_logs() == []
 

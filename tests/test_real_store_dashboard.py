@@ -18,7 +18,7 @@ pytestmark = pytest.mark.shared_data
 MAP = "exporter=i,importer=j,hs6=cmd,value_usd=value"
 YEARS = [2022, 2024]
 INBOUND = {"gallium_germanium", "rare_earth_magnets", "graphite", "tungsten", "antimony",
-           "silicon", "rare_gases", "cobalt", "lithium"}
+           "silicon", "rare_gases", "cobalt", "lithium", "indium"}
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +116,11 @@ def test_every_layout_uses_the_store(pages):
         cat = _find(pages[name].layout(), cat_id)
         assert cat.value in INBOUND and set(_values(cat.options)) == INBOUND, name
     assert "Shipments" in _text(pages["shipments"].layout())
-    meth = _text(pages["methodology"].layout())
+    meth_layout = pages["methodology"].layout()
+    meth = _text(meth_layout)
     assert "HS2017" in meth and "synthetic" not in meth.lower()
+    comps = _find(meth_layout, "methodology-components").rowData
+    assert [r["component"] for r in comps] == list(pages["home"].COMPONENTS)
 
 
 def test_country_and_category_layouts(pages):
@@ -149,8 +152,17 @@ def test_overview_scores_inbound_categories(pages):
     members = set(pages["data"].dataset().countries.query("jp_group_a")["iso3"]) | {"JPN"}
     dests = {r["destination"][1:4] for r in rows}
     assert not dests & members  # risk is scored for destinations outside the coalition
+    # the scores are of inbound (dependence) categories: the overview says what they mean
+    note = _find(kpis, "overview-inbound-note")
+    assert note is not None
+    assert "Inbound categories" in _text(note) and "not as the coalition's dependence" in \
+        _text(note) and "Japan's Group A" in _text(note)
     comp_fig, comp_dl = home.show_components(None, rows, 2024, "group_a")
     assert comp_fig.data and comp_dl is not None
+    cat, dest = home.parse_pair(rows[1]["pair"])
+    _, comp_dl = home.show_components(rows[1]["pair"], rows, 2024, "group_a")
+    href = comp_dl.children[1].href
+    assert f"category={cat}" in href and f"destination={dest}" in href
     fig22, *_ = home.update_overview(2022, "jp_us_nl", ["graphite", "tungsten"], 10)
     assert fig22.data
 
@@ -173,16 +185,30 @@ def test_chokepoints_rare_earth_magnets(pages):
 
 def test_diversion_russia(pages):
     div = pages["diversion"]
-    opts, event = div.update_events("RUS", None)
+    opts, event = div.update_events("RUS", None, None)  # no category: every event
     assert "us_bis_russia_rule_2022" in _values(opts)
     # the first sanctions event (2022-02-24) leaves no year before it in a 2022/2024
     # store: the default is the first event concerning Russia that splits the years
     assert event != "us_bis_russia_rule_2022" and div._splits(event)
+    # graphite: the events concerning graphite and Russia, China's graphite control first
+    # (2023-12-01, not another jurisdiction's list of other goods)
+    opts, event = div.update_events("RUS", "graphite", "us_bis_russia_rule_2022")
+    assert event == "cn_graphite_2023" == div._default_event("RUS", "graphite")
+    assert "us_bis_russia_rule_2022" not in _values(opts)
+    lay = div.layout(destination="RUS", category="graphite")
+    assert _find(lay, "diversion-event").value == "cn_graphite_2023"
     kpis, sankey, _, paths, note = div.update_routes("RUS", "graphite", "group_a", 2024)
     assert "Russia's imports" in _text(kpis)
     rows, note, ts, _, pp_rows, pp_note = div.update_hubs("RUS", "graphite", "group_a", event)
-    assert rows and "pre: years before" in _text(note)
+    assert rows and "pre: years before 2024" in _text(note)
     assert ts["data"] and pp_rows and "2022-2022 (pre)" in _text(pp_note)
+    # the route time series does not bridge 2023 (no data): one stack per year, shaded gap
+    stacked = [t for t in ts["data"] if t.get("stackgroup")]
+    assert stacked and all(len(t["x"]) == 1 for t in stacked)
+    assert any(sh.get("type") == "rect" and sh["x0"] == 2022.5 for sh in ts["layout"]["shapes"])
+    # the hub table's USD m values are shown with three significant digits
+    hub_defs = {d["field"]: d for d in _find(lay, "diversion-hubs").columnDefs}
+    assert ".3~r" in hub_defs["post_value"]["valueFormatter"]["function"]
     _, early_note, *_ = div.update_hubs("RUS", "graphite", "group_a",
                                         "us_bis_russia_rule_2022")
     assert "data has [2022, 2024]" in _text(early_note)  # plain years, said plainly

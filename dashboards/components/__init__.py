@@ -3,11 +3,17 @@
 Pages keep every selection in the URL: :func:`register_url_state` keeps the page's
 control values and its query string in sync in both directions (a history entry per
 change, so a copied link reopens the same view and the browser's back and forward buttons
-restore the controls); ``layout(**query)`` reads the query when the page opens.
+restore the controls; a cleared control is written ``key=`` so that it stays cleared);
+``layout(**query)`` reads the query when the page opens.
+
+Submodules: :mod:`~dashboards.components.selectors` (the year, coalition and category
+selectors the pages share) and :mod:`~dashboards.components.profile` (the profile tables
+of the country and category pages, and the risk tables).
 """
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,11 +23,17 @@ import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from analytics.briefing import FORMATS
+from analytics.i18n import country_name
 
 __all__ = ["control", "dropdown", "grid", "grid_records", "grid_export_button",
            "register_grid_export", "download_links", "register_url_state", "url_location",
            "url_state_store", "parse_search", "query_value", "encode_query", "kpi", "card",
-           "graph"]
+           "graph", "export_bar", "typed_frame", "SIG3_FORMAT", "md_escape", "country_link"]
+
+#: AG Grid value formatter: three significant digits (``0.00412``, ``3.51``, ``1,230``), so
+#: small values do not show as ``0.0``; blank for missing values
+SIG3_FORMAT = ("params.value == null ? '' : Math.abs(params.value) >= 1000 ? "
+               "d3.format(',.0f')(params.value) : d3.format(',.3~r')(params.value)")
 
 
 def control(label_text: str, component, *, width: int | None = None) -> html.Div:
@@ -102,21 +114,70 @@ def grid_export_button(grid_id: str, text: str = "Export CSV") -> html.Button:
     return html.Button(text, id=f"{grid_id}-csv", className="btn-small")
 
 
-def encode_query(params: Mapping[str, Any]) -> str:
-    """``?a=1&b=x`` from a mapping (lists become comma-separated; None dropped)."""
+def export_bar(grid_id: str, *before, style: Mapping[str, Any] | None = None) -> html.Div:
+    """The bar above a grid: optional items (e.g. a title) and its CSV export button."""
+    kw = {"style": dict(style)} if style else {}
+    return html.Div([*before, grid_export_button(grid_id)], className="download-bar", **kw)
+
+
+def typed_frame(types: Mapping[str, Any]) -> pd.DataFrame:
+    """An empty frame with typed columns (column -> dtype), to derive a grid's column
+    definitions before any row exists."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in types.items()})
+
+
+def md_escape(text: str) -> str:
+    """Escape the characters that would break a markdown link text."""
+    return re.sub(r"([\[\]\\*_`])", r"\\\1", str(text))
+
+
+def country_link(code: str, query: Mapping | None = None, *, with_code: bool = False) -> str:
+    """Markdown link to a country profile (``query``, e.g. year and coalition, carried
+    along; ``with_code`` adds the ISO3 code to the text: ``Kyrgyzstan (KGZ)``)."""
+    text = md_escape(country_name(code)) + (f" ({code})" if with_code else "")
+    return f"[{text}](/country/{code}{encode_query(query or {})})"
+
+
+def _empty(v) -> bool:
+    return v is None or v == "" or (isinstance(v, list | tuple) and len(v) == 0)
+
+
+def encode_query(params: Mapping[str, Any], *, keep_empty: Sequence[str] = ()) -> str:
+    """``?a=1&b=x`` from a mapping (lists become comma-separated).
+
+    Empty values (None, "", []) are dropped, except for the keys in ``keep_empty``, which
+    are written as ``key=`` so that an explicitly emptied control (a cleared multi-select)
+    survives a round trip through the URL (see :func:`parse_search`).
+
+    >>> encode_query({"year": 2023, "categories": []})
+    '?year=2023'
+    >>> encode_query({"year": 2023, "categories": []}, keep_empty=["categories"])
+    '?year=2023&categories='
+    """
     clean = {}
     for k, v in params.items():
-        if v is None or v == "" or v == []:
+        if _empty(v):
+            if k in keep_empty:
+                clean[k] = ""
             continue
         clean[k] = ",".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
     return "?" + urllib.parse.urlencode(clean) if clean else ""
 
 
 def query_value(query: Mapping[str, Any], key: str, default, *, options=None, cast=None,
-                multi: bool = False):
-    """A control's value from the URL query, validated against ``options``."""
+                multi: bool = False, clearable: bool = False):
+    """A control's value from the URL query, validated against ``options``.
+
+    A key absent from the query gives ``default``. A key present but empty (``key=``)
+    gives ``default`` too, unless the control is ``clearable``: then it was emptied on
+    purpose and gives ``[]`` (``multi``) or None.
+    """
     raw = query.get(key)
-    if raw is None or raw == "":
+    if raw is None:
+        return default
+    if raw == "":
+        if clearable:
+            return [] if multi else None
         return default
     vals = [v for v in str(raw).split(",") if v != ""] if multi else [raw]
     if cast is not None:
@@ -133,9 +194,15 @@ def query_value(query: Mapping[str, Any], key: str, default, *, options=None, ca
 
 
 def _typed_like(raw, initial, current):
-    """A control value from a query-string value, typed like the control's initial value."""
+    """A control value from a query-string value, typed like the control's initial value.
+
+    ``raw`` None (the key is absent from the query): the initial value; ``""`` (the key is
+    present and empty, i.e. the control was cleared): ``[]`` for a list control, else None.
+    """
     if raw is None:
         return initial
+    if raw == "":
+        return [] if isinstance(initial, list) else None
     try:
         if isinstance(initial, bool):
             return raw.lower() in ("1", "true", "yes")
@@ -150,23 +217,24 @@ def _typed_like(raw, initial, current):
     return raw
 
 
-def register_url_state(page: str, controls: Mapping[str, str]) -> str:
+def register_url_state(page: str, controls: Mapping[str, str | tuple[str, str]]) -> str:
     """Register (at import time) the two-way sync of a page's controls and its URL query.
 
     A control change writes the query (``refresh=False``: a history entry, so a copied
     link reopens the view); when the browser's back/forward buttons change the query, the
     controls are set from it (keys missing from the query take the value the control had
-    when the page was opened, kept by :func:`url_state_store`). One callback does both
-    directions, so there is no circular dependency. ``controls`` maps query keys to
-    component ids (their ``value``). Put :func:`url_location` and :func:`url_state_store`
-    in the layout.
+    when the page was opened, kept by :func:`url_state_store`; a key written empty, as a
+    cleared control is, restores the empty value). One callback does both directions, so
+    there is no circular dependency. ``controls`` maps query keys to component ids (their
+    ``value``) or to ``(id, property)`` pairs (e.g. a ``dcc.Store``'s ``data``). Put
+    :func:`url_location` and :func:`url_state_store` in the layout.
     """
     loc_id = f"{page}-url"
     keys = list(controls)
-    ids = list(controls.values())
+    props = [(c, "value") if isinstance(c, str) else tuple(c) for c in controls.values()]
 
-    @callback(Output(loc_id, "search"), *[Output(c, "value") for c in ids],
-              Input(loc_id, "search"), *[Input(c, "value") for c in ids],
+    @callback(Output(loc_id, "search"), *[Output(c, p) for c, p in props],
+              Input(loc_id, "search"), *[Input(c, p) for c, p in props],
               State(f"{page}-url-initial", "data"), prevent_initial_call=True)
     def _sync(search, *args):
         values, initial = list(args[:-1]), args[-1] or {}
@@ -176,7 +244,8 @@ def register_url_state(page: str, controls: Mapping[str, str]) -> str:
                         for k, v in zip(keys, values, strict=True)]
             return (no_update, *[r if r != v else no_update
                                  for r, v in zip(restored, values, strict=True)])
-        return (encode_query(dict(zip(keys, values, strict=True))), *[no_update] * len(ids))
+        return (encode_query(dict(zip(keys, values, strict=True)), keep_empty=keys),
+                *[no_update] * len(props))
 
     return loc_id
 
@@ -187,10 +256,11 @@ def url_state_store(page: str, initial: Mapping[str, Any]) -> dcc.Store:
 
 
 def parse_search(search: str | None) -> dict[str, str]:
-    """The query string of a URL as a dict (single values as strings)."""
+    """The query string of a URL as a dict (single values as strings; ``key=`` gives
+    ``""``, an explicitly emptied control)."""
     if not search:
         return {}
-    parsed = urllib.parse.parse_qs(search.lstrip("?"), keep_blank_values=False)
+    parsed = urllib.parse.parse_qs(search.lstrip("?"), keep_blank_values=True)
     return {k: v[-1] for k, v in parsed.items()}
 
 

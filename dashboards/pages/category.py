@@ -24,17 +24,17 @@ from analytics.figures import (
 )
 from analytics.i18n import category_name, country_name
 from analytics.reference import coalition_label, map_category_hs
-from analytics.risk import COMPONENTS
 from dashboards import data
 from dashboards.charts import build_chart, chart
 from dashboards.components import (
     card,
     control,
+    country_link,
     download_links,
     dropdown,
     encode_query,
+    export_bar,
     graph,
-    grid_export_button,
     kpi,
     query_value,
     register_grid_export,
@@ -42,15 +42,21 @@ from dashboards.components import (
     url_location,
     url_state_store,
 )
-from dashboards.pages.country import (
+from dashboards.components.profile import (
     badge,
-    country_link,
-    layer_origin_shares,
     profile_grid,
+    risk_cols,
+    risk_frame,
     split_row,
     table,
     titled_grid,
     usd,
+)
+from dashboards.components.selectors import (
+    coalition_control,
+    select_coalition,
+    select_year,
+    year_control,
 )
 
 PAGE = "category"
@@ -67,21 +73,14 @@ for _g in GRIDS:
 
 _ID = re.compile(r"^[a-z0-9_]{1,64}$")
 
-#: table columns: field -> (header, kind) (see :func:`dashboards.pages.country.col_defs`)
+#: table columns: field -> (header, kind) (kinds: :mod:`dashboards.components.profile`)
 SUPPLIER_COLS = {
     "supplier": ("country", "link"),
     "exports_usd_m": ("exports (USD m)", "num"),
     "world_share": ("share of world exports", "pct"),
     "origin_share": ("share by origin (traced)", "pct"),
 }
-RISK_COLS = {
-    "destination": ("destination", "link"),
-    "risk": ("risk", "num"),
-    "explanation": ("explanation", "wide"),
-    "routes": ("routes", "shortlink"),
-    "rank": ("rank", "int"),
-    **{c: (c.replace("_", " "), "num") for c in COMPONENTS},
-}
+RISK_COLS = risk_cols("destination")
 DEP_COLS = {
     "importer": ("importer", "link"),
     "hhi": ("import HHI", "num"),
@@ -119,7 +118,7 @@ def category_flows(category: str) -> pd.DataFrame:
 def origins_by_year(category: str) -> pd.DataFrame:
     """Traced origin shares of world trade, every year (``year``, ``origin``, ``value``,
     ``share``)."""
-    frames = [layer_origin_shares(int(y), category).assign(year=int(y))
+    frames = [data.layer_origin_shares(int(y), category).assign(year=int(y))
               for y in sorted(category_flows(category)["year"].unique())]
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -283,7 +282,7 @@ def _hs_section(cat: str) -> html.Div:
              f"under-count." if n_mapped else "No code needed a concordance mapping.")
     return card(
         html.P(text, id="category-hs-note"),
-        html.Div(grid_export_button("category-hs-table"), className="download-bar"),
+        export_bar("category-hs-table"),
         profile_grid("category-hs-table", HS_COLS, rows=table(codes, HS_COLS),
                      auto_height=True, file_name=f"hs_codes_{cat}.csv"),
         title="HS codes", id_="category-hs")
@@ -298,7 +297,7 @@ def _events_section(cat: str) -> html.Div:
     return card(
         html.P(f"{len(ev)} events name this category (or all categories).",
                className="muted", id="category-events-note"),
-        html.Div(grid_export_button("category-events-table"), className="download-bar"),
+        export_bar("category-events-table"),
         profile_grid("category-events-table", EVENT_COLS, rows=table(ev, EVENT_COLS),
                      auto_height=True, file_name=f"events_{cat}.csv"),
         title="Policy events", id_="category-events")
@@ -309,10 +308,7 @@ def layout(category_id=None, **query):
     cat = str(category_id) if category_id and _ID.match(str(category_id)) else None
     if cat is None or cat not in set(cats["category_id"]):
         return _unknown(category_id)
-    years = data.years()
-    year = query_value(query, "year", data.default_year(), options=years, cast=int)
-    coal_opts = data.coalition_options()
-    coalition = query_value(query, "coalition", "group_a", options=coal_opts)
+    year, coalition = select_year(query), select_coalition(query)
     basis = query_value(query, "basis", "exporters", options=BASIS_OPTIONS)
     cat_opts = [{"label": category_name(c, cats), "value": c} for c in cats["category_id"]]
     return html.Div([
@@ -322,9 +318,8 @@ def layout(category_id=None, **query):
         dcc.Store(id="category-id", data=cat),
         _header(cat),
         html.Div([
-            control("Year", dropdown("category-year", years, year), width=110),
-            control("Coalition", dropdown("category-coalition", coal_opts, coalition),
-                    width=320),
+            year_control("category-year", year),
+            coalition_control("category-coalition", coalition),
             control("Go to category", dropdown("category-pick", cat_opts, cat), width=360),
         ], className="controls"),
         html.Div(id="category-kpis", style={"marginBottom": "12px"}),
@@ -344,11 +339,10 @@ def layout(category_id=None, **query):
             split_row(html.Div([html.Div(id="category-suppliers-dl"),
                              graph("category-suppliers")]),
                    html.Div([
-                       html.Div([html.B(id="category-suppliers-title",
-                                        style={"fontSize": "13px"}),
-                                 grid_export_button("category-suppliers-table")],
-                                className="download-bar",
-                                style={"alignItems": "center", "gap": "12px"}),
+                       export_bar("category-suppliers-table",
+                                  html.B(id="category-suppliers-title",
+                                         style={"fontSize": "13px"}),
+                                  style={"alignItems": "center", "gap": "12px"}),
                        profile_grid("category-suppliers-table", SUPPLIER_COLS,
                                     height=360, file_name=f"suppliers_{cat}.csv")]),
                    "7fr 5fr"),
@@ -453,17 +447,9 @@ def update_risk(year, coalition, cat):
     scored = data.risk_scores(int(year), coalition)
     rows = scored[scored["category_id"] == cat].head(50)
     q = {"year": year, "coalition": coalition}
-    frame = pd.DataFrame({
-        "destination": [country_link(d, q) for d in rows["destination"]],
-        "risk": rows["risk"].round(1).to_numpy(),
-        "rank": rows["rank"].to_numpy(),
-        **{c: rows[c].round(3).to_numpy() for c in COMPONENTS},
-        "explanation": rows["explanation"].to_numpy(),
-        "routes": ["[routes](/diversion"
-                   + encode_query({"category": cat, "destination": d,
-                                   "coalition": coalition, "year": year}) + ")"
-                   for d in rows["destination"]],
-    })
+    frame = risk_frame(rows, "destination", [country_link(d, q) for d in rows["destination"]],
+                       lambda c, d: {"category": c, "destination": d,
+                                     "coalition": coalition, "year": year})
     trows = table(frame, RISK_COLS)
     cats = data.dataset().categories
     direction = cats.loc[cats["category_id"] == cat, "direction"].iloc[0]

@@ -15,7 +15,6 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html, no_update
 
 from analytics import chokepoints as chk
-from analytics import tracing
 from analytics.errors import AnalysisError, NodeNotFound
 from analytics.figures import (
     fig_concentration_trend,
@@ -26,29 +25,40 @@ from analytics.figures import (
     format_usd,
 )
 from analytics.i18n import country_name
-from analytics.reference import coalition_label, concern_destinations, resolve_coalition
+from analytics.reference import coalition_label, concern_destinations
 from analytics.suppliers import rank_chokepoints
 from dashboards import data
-from dashboards.charts import build_chart, chart
+from dashboards.charts import cached_figure, chart
 from dashboards.components import (
     card,
     control,
+    country_link,
     download_links,
     dropdown,
+    export_bar,
     graph,
     grid,
-    grid_export_button,
     grid_records,
     kpi,
     query_value,
     register_grid_export,
     register_url_state,
+    typed_frame,
     url_location,
     url_state_store,
 )
+from dashboards.components.selectors import (
+    DEFAULT_COALITION,
+    category_control,
+    coalition_control,
+    param_category,
+    select_category,
+    select_coalition,
+    select_year,
+    year_control,
+)
 
 PAGE = "chokepoints"
-DEFAULT_COALITION = "group_a"
 PRODUCTIONS = [
     {"label": "Net exports (trace re-exports)", "value": "net_exports"},
     {"label": "Gross exports (no tracing)", "value": "exports"},
@@ -89,26 +99,13 @@ def _countries() -> pd.DataFrame:
 
 
 @data.memoize(maxsize=32)
-def _members(coalition: str) -> tuple[str, ...]:
-    return resolve_coalition(coalition, _countries())
-
-
-@data.memoize(maxsize=32)
 def _category_flows(category: str) -> pd.DataFrame:
     cf = data.cflows()
     return cf[cf["category_id"] == category].reset_index(drop=True)
 
 
-@data.memoize(maxsize=256)
-def _layer(year: int, category: str) -> pd.DataFrame:
-    sub = _category_flows(category)
-    sub = sub[sub["year"] == year]
-    return sub[["exporter", "importer", "value_usd"]].reset_index(drop=True)
-
-
-@data.memoize(maxsize=256)
-def _model(year: int, category: str, production: str) -> tracing.TracingModel:
-    return tracing.build_model(_layer(year, category), production)
+_layer = data.layer_flows
+_model = data.tracing_model
 
 
 @data.memoize(maxsize=64)
@@ -150,7 +147,7 @@ def _trend(category: str, production: str) -> pd.DataFrame:
 
 @data.memoize(maxsize=128)
 def _leverage(year: int, category: str, coalition: str, production: str) -> pd.DataFrame:
-    return chk.coalition_leverage(_layer(year, category), _members(coalition),
+    return chk.coalition_leverage(_layer(year, category), data.coalition_members(coalition),
                                   model=_model(year, category, production))
 
 
@@ -169,7 +166,7 @@ def _roles(coalition: str) -> dict[str, str]:
     ctry = _countries()
     roles = {c: "hub" for c in ctry.loc[ctry["hub"].fillna(False).astype(bool), "iso3"]}
     roles.update(dict.fromkeys(concern_destinations(ctry), "concern"))
-    roles.update(dict.fromkeys(_members(coalition), "coalition"))
+    roles.update(dict.fromkeys(data.coalition_members(coalition), "coalition"))
     return roles
 
 
@@ -276,10 +273,7 @@ def _item_levels(table: pd.DataFrame, item: str) -> tuple[pd.DataFrame, pd.DataF
 
 # ------------------------------------------------------------------ params and charts
 def _params(p: dict) -> dict:
-    cats = data.category_ids()
-    cat = p.get("category") or (cats[0] if cats else None)
-    if cat not in cats:
-        raise ValueError(f"unknown category {cat!r}")
+    cat = param_category(p)
     production = p.get("production") or "net_exports"
     if production not in ("net_exports", "exports"):
         raise ValueError(f"unknown production strategy {production!r}")
@@ -392,26 +386,18 @@ def _grid(id_: str, proto: pd.DataFrame, *, pct=(), links=(), height=360, file_n
     return g
 
 
-def _proto(cols_types: dict) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols_types.items()})
-
-
 def _selection(query: dict) -> dict:
     """Control values from a URL query (validated, defaults for missing keys)."""
-    years = data.page_options()["years"]
-    year = query_value(query, "year", data.default_year(), options=years, cast=int)
-    cat_opts = data.page_options()["categories"]
+    year = select_year(query)
     item_opts = _item_options()
     return {
-        "category": query_value(query, "category",
-                                cat_opts[0]["value"] if cat_opts else None, options=cat_opts),
+        "category": select_category(query),
         "year": year,
-        "coalition": query_value(query, "coalition", DEFAULT_COALITION,
-                                 options=data.page_options()["coalitions"]),
+        "coalition": select_coalition(query),
         "production": query_value(query, "production", "net_exports", options=PRODUCTIONS),
         "view": query_value(query, "view", "origins", options=VIEWS),
         "destination": query_value(query, "destination", None,
-                                   options=data.page_options()["countries"]),
+                                   options=data.page_options()["countries"], clearable=True),
         "edges": query_value(query, "edges", 40, cast=int),
         "item": query_value(query, "item", _default_item(year) if item_opts else None,
                             options=item_opts or None),
@@ -432,19 +418,16 @@ def _body(sel: dict) -> list:
     year, category, coalition = sel["year"], sel["category"], sel["coalition"]
     production, view, destination = sel["production"], sel["view"], sel["destination"]
     edges, item = sel["edges"], sel["item"]
-    years = data.page_options()["years"]
-    cat_opts = data.page_options()["categories"]
-    coal_opts = data.page_options()["coalitions"]
     dest_opts = data.page_options()["countries"]
     item_opts = _item_options()
     has_suppliers = bool(item_opts)
 
-    spof_proto = _proto({"rank": "int64", "origin": object, "traced_share": float,
+    spof_proto = typed_frame({"rank": "int64", "origin": object, "traced_share": float,
                          "direct_share": float, "traced_value_usd_m": float})
-    flag_proto = _proto({"importer": object, "persistent": object, "dependent": object,
+    flag_proto = typed_frame({"importer": object, "persistent": object, "dependent": object,
                          "hhi": float, "import_export_ratio": float, "top_supplier": object,
                          "top_share": float, "imports_usd_m": float})
-    item_proto = _proto({c: (float if ("share" in c or "hhi" in c) else
+    item_proto = typed_frame({c: (float if ("share" in c or "hhi" in c) else
                              "int64" if c in ("rank", "firm_n_suppliers") else object)
                          for c in ITEM_COLUMNS})
     firm_body = html.Div([
@@ -452,7 +435,7 @@ def _body(sel: dict) -> list:
                  className="controls"),
         html.Div(id="chokepoints-bars-dl"),
         graph("chokepoints-bars", height=300),
-        html.Div([grid_export_button("chokepoints-items")], className="download-bar"),
+        export_bar("chokepoints-items"),
         _grid("chokepoints-items", item_proto,
               pct=("country_top_share", "firm_top_share"), height=340,
               file_name="item_chokepoints.csv"),
@@ -470,11 +453,9 @@ def _body(sel: dict) -> list:
                "coalition holds leverage. Origins are traced through re-exporting hubs.",
                className="muted"),
         html.Div([
-            control("Category", dropdown("chokepoints-category", cat_opts, category),
-                    width=380),
-            control("Year", dropdown("chokepoints-year", years, year), width=100),
-            control("Coalition", dropdown("chokepoints-coalition", coal_opts, coalition),
-                    width=300),
+            category_control("chokepoints-category", category),
+            year_control("chokepoints-year", year, width=100),
+            coalition_control("chokepoints-coalition", coalition, width=300),
             control("Production strategy",
                     html.Div(dcc.RadioItems(id="chokepoints-production", options=PRODUCTIONS,
                                             value=production, inline=True,
@@ -516,7 +497,7 @@ def _body(sel: dict) -> list:
                     clearable=True, placeholder="highest-risk destination"), width=320)],
                     className="controls"),
                 html.P(id="chokepoints-spof-note", className="muted"),
-                html.Div([grid_export_button("chokepoints-spof")], className="download-bar"),
+                export_bar("chokepoints-spof"),
                 _grid("chokepoints-spof", spof_proto, pct=("traced_share", "direct_share"),
                       links=("origin",), height=470, file_name="single_points_of_failure.csv"),
                 html.P("traced share: the share of the destination's imports made in that "
@@ -527,7 +508,7 @@ def _body(sel: dict) -> list:
         ], className="grid-2"),
         card(
             html.P(id="chokepoints-flags-note", className="muted"),
-            html.Div([grid_export_button("chokepoints-flags")], className="download-bar"),
+            export_bar("chokepoints-flags"),
             _grid("chokepoints-flags", flag_proto, pct=("top_share",),
                   links=("importer",), height=400, file_name="dependency_flags.csv"),
             title="Strategic dependency flags (EC / CEPII)",
@@ -536,16 +517,7 @@ def _body(sel: dict) -> list:
     ]
 
 
-def _figure(chart_id: str, params: dict):
-    """A registered chart's figure, memoized per parameters (a view seen before, e.g.
-    after the back button, costs nothing). Shared: never modify it."""
-    return _figure_cached(chart_id, tuple(sorted(params.items())))
-
-
-@data.memoize(maxsize=512)
-def _figure_cached(chart_id: str, items: tuple):
-    fig, _, _ = build_chart(chart_id, dict(items))
-    return fig
+_figure = cached_figure  # shared between callers: never modify the figure
 
 
 # ------------------------------------------------------------------ callbacks
@@ -642,7 +614,7 @@ def open_country(click):
 
 
 def _link(code: str) -> str:
-    return f"[{country_name(code)} ({code})](/country/{code})"
+    return country_link(code, with_code=True)
 
 
 @callback(

@@ -23,7 +23,6 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from analytics import tracing
-from analytics.chokepoints import origin_shares
 from analytics.diversion import forward_exposure
 from analytics.errors import AnalysisError
 from analytics.figures import (
@@ -34,20 +33,19 @@ from analytics.figures import (
 )
 from analytics.i18n import category_name, country_name
 from analytics.network import country_totals
-from analytics.reference import coalition_label, concern_destinations, resolve_coalition
+from analytics.reference import coalition_label, concern_destinations
 from analytics.risk import COMPONENTS
 from dashboards import data
 from dashboards.charts import build_chart, chart
 from dashboards.components import (
     card,
     control,
+    country_link,
     download_links,
     dropdown,
     encode_query,
+    export_bar,
     graph,
-    grid,
-    grid_export_button,
-    grid_records,
     kpi,
     query_value,
     register_grid_export,
@@ -55,12 +53,28 @@ from dashboards.components import (
     url_location,
     url_state_store,
 )
+from dashboards.components.profile import (  # noqa: F401 - col_defs is part of the page API
+    badge,
+    category_link,
+    col_defs,
+    profile_grid,
+    risk_cols,
+    risk_frame,
+    split_row,
+    table,
+    titled_grid,
+)
+from dashboards.components.selectors import (
+    coalition_control,
+    select_coalition,
+    select_year,
+    year_control,
+)
 
 PAGE = "country"
 GRIDS = ("country-supplier-table", "country-hub-table", "country-concern-table",
          "country-risk-table", "country-entities-table", "country-exports-to",
          "country-imports-from")
-
 
 
 # ------------------------------------------------------------------ URL state (both ways)
@@ -71,9 +85,7 @@ for _g in GRIDS:
 
 _ISO3 = re.compile(r"^[A-Za-z0-9]{3}$")
 
-#: table columns: field -> (header, kind); kinds: text, label (wider text), link /
-#: shortlink (markdown), num (USD m and other decimals), pct (a share shown as a
-#: percentage), int, wide (long text, wrapped)
+#: table columns: field -> (header, kind) (kinds: :mod:`dashboards.components.profile`)
 SUPPLIER_COLS = {
     "category": ("category", "link"),
     "exports_usd_m": ("exports (USD m)", "num"),
@@ -98,14 +110,7 @@ CONCERN_COLS = {
     "value_usd_m": ("value (USD m)", "num"),
     "coalition_content_usd_m": ("coalition-origin (USD m)", "num"),
 }
-RISK_COLS = {
-    "category": ("category", "link"),
-    "risk": ("risk", "num"),
-    "explanation": ("explanation", "wide"),
-    "routes": ("routes", "shortlink"),
-    "rank": ("rank", "int"),
-    **{c: (c.replace("_", " "), "num") for c in COMPONENTS},
-}
+RISK_COLS = risk_cols("category")
 PARTNER_COLS = {
     "partner": ("partner", "link"),
     "value_usd_m": ("value (USD m)", "num"),
@@ -118,14 +123,6 @@ ENTITY_COLS = {"name": ("name", "label"), "aliases": ("aliases", "text"),
                "concern": ("concern", "text"), "list_name": ("list", "text"),
                "source": ("source", "text")}
 
-_BADGE = {
-    "member": ("#e6f2ee", "#2f6b57"),
-    "concern": ("#f9e3e4", "#95190c"),
-    "hub": ("#fdeedd", "#8a4b0f"),
-    "info": ("#e8eef5", "#0b2545"),
-    "muted": ("#f1f3f5", "#7b8794"),
-}
-
 
 # ------------------------------------------------------------------ analytics (memoized)
 @data.memoize(maxsize=16)
@@ -135,30 +132,18 @@ def year_flows(year: int) -> pd.DataFrame:
     return cf[cf["year"] == int(year)].reset_index(drop=True)
 
 
-@data.memoize(maxsize=512)
-def layer_flows(year: int, category: str) -> pd.DataFrame:
-    """One (year, category) layer (``exporter``, ``importer``, ``value_usd``); may be empty."""
-    f = year_flows(year)
-    sub = f[f["category_id"] == category]
-    return sub[["exporter", "importer", "value_usd"]].reset_index(drop=True)
+layer_flows = data.layer_flows
 
 
-@data.memoize(maxsize=512)
 def layer_model(year: int, category: str):
-    """The tracing model of a layer (default production assumption), None when empty."""
+    """The tracing model of a layer (production = net exports), None when empty."""
     lay = layer_flows(year, category)
     if lay.empty or float(lay["value_usd"].sum()) <= 0:
         return None
-    return tracing.build_model(lay)
+    return data.tracing_model(year, category, "net_exports")
 
 
-@data.memoize(maxsize=512)
-def layer_origin_shares(year: int, category: str) -> pd.DataFrame:
-    """Traced origin shares of world trade in a layer (``origin``, ``value``, ``share``)."""
-    model = layer_model(year, category)
-    if model is None:
-        return pd.DataFrame(columns=["origin", "value", "share"])
-    return origin_shares(layer_flows(year, category), model=model)
+layer_origin_shares = data.layer_origin_shares
 
 
 @data.memoize(maxsize=16)
@@ -198,11 +183,6 @@ def year_summary(year: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _members(coalition: str) -> tuple[str, ...]:
-    coal = coalition.split(",") if "," in coalition else coalition
-    return resolve_coalition(coal, data.dataset().countries)
-
-
 @data.memoize(maxsize=32)
 def year_forward(year: int, coalition: str) -> pd.DataFrame:
     """Forward exposure of every country in every category of a year (one frame).
@@ -210,7 +190,7 @@ def year_forward(year: int, coalition: str) -> pd.DataFrame:
     Columns of :func:`analytics.diversion.forward_exposure` plus ``category_id``;
     destinations of concern themselves are not rows.
     """
-    members = list(_members(coalition))
+    members = list(data.coalition_members(coalition))
     countries = data.dataset().countries
     concern = list(concern_destinations(countries))
     frames = []
@@ -266,100 +246,6 @@ def normalise_iso3(iso3) -> str | None:
         return None
     code = str(iso3).upper()
     return code if code in known_codes() else None
-
-
-def md_escape(text: str) -> str:
-    """Escape the characters that would break a markdown link text."""
-    return re.sub(r"([\[\]\\*_`])", r"\\\1", str(text))
-
-
-def country_link(code: str, query: Mapping | None = None) -> str:
-    """Markdown link to a country profile (``query``: year, coalition carried along)."""
-    return f"[{md_escape(country_name(code))}](/country/{code}{encode_query(query or {})})"
-
-
-def category_link(cat: str, query: Mapping | None = None) -> str:
-    """Markdown link to a category profile."""
-    name = md_escape(category_name(cat, data.dataset().categories))
-    return f"[{name}](/category/{cat}{encode_query(query or {})})"
-
-
-NUM_FORMAT = "params.value == null ? '' : d3.format(',.2~f')(params.value)"
-PCT_FORMAT = "params.value == null ? '' : d3.format('.2~%')(params.value)"
-
-
-def col_defs(spec: Mapping[str, tuple[str, str]]) -> list[dict]:
-    """AG Grid column definitions of a table spec (field -> (header, kind))."""
-    defs = []
-    for field, (header, kind) in spec.items():
-        d: dict = {"field": field, "headerName": header}
-        if kind in ("num", "pct", "int"):
-            d.update(type="numericColumn", filter="agNumberColumnFilter")
-            if kind != "int":
-                d["valueFormatter"] = {"function": NUM_FORMAT if kind == "num"
-                                       else PCT_FORMAT}
-        else:
-            d["filter"] = "agTextColumnFilter"
-        if kind == "link":
-            d.update(cellRenderer="markdown", minWidth=200, flex=2)
-        elif kind == "label":
-            d.update(minWidth=220, flex=2)
-        elif kind == "shortlink":
-            d.update(cellRenderer="markdown", minWidth=90, maxWidth=110)
-        elif kind == "wide":
-            d.update(minWidth=460, flex=4, wrapText=True, autoHeight=True,
-                     cellStyle={"lineHeight": "20px", "paddingTop": "8px",
-                                "paddingBottom": "8px", "wordBreak": "normal"})
-        elif kind in ("num", "pct"):
-            d["minWidth"] = 100
-        defs.append(d)
-    return defs
-
-
-def table(frame: pd.DataFrame, spec: Mapping[str, tuple[str, str]]) -> list[dict]:
-    """Row data of a profile table (the spec's columns, JSON-safe)."""
-    return grid_records(frame, list(spec))
-
-
-def profile_grid(id_: str, spec: Mapping[str, tuple[str, str]], *,
-                 rows: list[dict] | None = None, height: int = 320,
-                 file_name: str = "table.csv", auto_height: bool = False):
-    """An AG Grid (see :func:`dashboards.components.grid`) for a profile table: column
-    definitions fixed in the layout (callbacks send rows only), wrapped headers, no row
-    selection (the tables link instead). ``auto_height`` sizes the grid to its rows (for
-    the short static tables)."""
-    g = grid(id_, columns=list(spec), height=height, file_name=file_name)
-    g.columnDefs = col_defs(spec)
-    if rows is not None:
-        g.rowData = rows
-    g.defaultColDef = {**g.defaultColDef, "wrapHeaderText": True, "autoHeaderHeight": True}
-    opts = {k: v for k, v in g.dashGridOptions.items() if k != "rowSelection"}
-    if auto_height:
-        opts["domLayout"] = "autoHeight"
-        g.style = {"width": "100%"}
-        if rows is not None and len(rows) <= 25:
-            opts["pagination"] = False
-    g.dashGridOptions = opts
-    return g
-
-
-def usd(value: float) -> str:
-    """``USD 1.23 bn`` / ``USD 45.6 m``."""
-    if value >= 1e9:
-        return f"USD {value / 1e9:,.2f} bn"
-    return f"USD {value / 1e6:,.1f} m"
-
-
-def badge(text: str, kind: str, id_: str | None = None, title: str | None = None):
-    bg, fg = _BADGE[kind]
-    style = {"background": bg, "color": fg, "border": f"1px solid {fg}33",
-             "borderRadius": "10px", "padding": "2px 10px", "fontSize": "12px",
-             "fontWeight": 600, "marginRight": "6px", "display": "inline-block",
-             "marginBottom": "4px"}
-    kw = {"id": id_} if id_ else {}
-    if title:
-        kw["title"] = title
-    return html.Span(text, style=style, **kw)
 
 
 def _badges(row: pd.Series | None) -> list:
@@ -447,10 +333,9 @@ def _entities_section(code: str) -> html.Div:
                                className="download-bar"),
                       profile_grid("country-entities-counts", ENTITY_COUNT_COLS,
                                    rows=table(counts, ENTITY_COUNT_COLS), auto_height=True)]),
-            html.Div([html.Div([html.B("Names", style={"fontSize": "13px"}),
-                                grid_export_button("country-entities-table")],
-                               className="download-bar",
-                               style={"alignItems": "center", "gap": "12px"}),
+            html.Div([export_bar("country-entities-table",
+                                 html.B("Names", style={"fontSize": "13px"}),
+                                 style={"alignItems": "center", "gap": "12px"}),
                       profile_grid("country-entities-table", ENTITY_COLS,
                                    rows=table(sub, ENTITY_COLS), auto_height=True,
                                    file_name=f"entities_{code}.csv")]),
@@ -530,30 +415,11 @@ def _default_category(code: str, year: int, options: list[dict]) -> str | None:
     return allowed[0] if allowed else None
 
 
-def titled_grid(id_: str, spec: Mapping[str, tuple[str, str]], *, title: str | None = None,
-                height: int = 340, file_name: str = "table.csv") -> html.Div:
-    """A profile grid under a bar holding its title and CSV export button."""
-    bar = [html.B(title, style={"fontSize": "13px"})] if title else []
-    return html.Div([
-        html.Div([*bar, grid_export_button(id_)], className="download-bar",
-                 style={"alignItems": "center", "gap": "12px"}),
-        profile_grid(id_, spec, height=height, file_name=file_name),
-    ])
-
-
-def split_row(left, right, ratio: str = "1fr 1fr") -> html.Div:
-    return html.Div([left, right], className="grid-2",
-                    style={"gridTemplateColumns": ratio, "alignItems": "start"})
-
-
 def layout(iso3=None, **query):
     code = normalise_iso3(iso3)
     if code is None:
         return _unknown(iso3)
-    years = data.years()
-    year = query_value(query, "year", data.default_year(), options=years, cast=int)
-    coal_opts = data.coalition_options()
-    coalition = query_value(query, "coalition", "group_a", options=coal_opts)
+    year, coalition = select_year(query), select_coalition(query)
     cat_opts = data.category_options()
     category = query_value(query, "category", _default_category(code, year, cat_opts),
                            options=cat_opts)
@@ -566,9 +432,8 @@ def layout(iso3=None, **query):
         dcc.Store(id="country-iso3", data=code),
         _header(code),
         html.Div([
-            control("Year", dropdown("country-year", years, year), width=110),
-            control("Coalition", dropdown("country-coalition", coal_opts, coalition),
-                    width=320),
+            year_control("country-year", year),
+            coalition_control("country-coalition", coalition),
             control("Go to country", dropdown("country-pick", data.country_options(), code),
                     width=260),
         ], className="controls"),
@@ -728,20 +593,12 @@ def update_destination(year, coalition, code):
     scored = data.risk_scores(int(year), coalition)
     rows = scored[scored["destination"] == code]
     q = {"year": year, "coalition": coalition}
-    frame = pd.DataFrame({
-        "category": [category_link(c, q) for c in rows["category_id"]],
-        "risk": rows["risk"].round(1).to_numpy(),
-        "rank": rows["rank"].to_numpy(),
-        **{c: rows[c].round(3).to_numpy() for c in COMPONENTS},
-        "explanation": rows["explanation"].to_numpy(),
-        "routes": ["[routes](/diversion"
-                   + encode_query({"destination": code, "category": c,
-                                   "coalition": coalition, "year": year}) + ")"
-                   for c in rows["category_id"]],
-    })
+    frame = risk_frame(rows, "category", [category_link(c, q) for c in rows["category_id"]],
+                       lambda c, d: {"destination": d, "category": c,
+                                     "coalition": coalition, "year": year})
     trows = table(frame, RISK_COLS)
     if rows.empty:
-        if code in set(_members(coalition)):
+        if code in set(data.coalition_members(coalition)):
             msg = (f"{country_name(code)} is a member of the selected coalition "
                    f"({coalition_label(coalition)}): risk is scored for destinations "
                    "outside it.")

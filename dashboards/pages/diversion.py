@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import dash
@@ -22,7 +23,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from analytics import tracing
 from analytics.diversion import diversion_routes, hub_ranking, route_paths, yearly_route_values
-from analytics.errors import AnalysisError, NodeNotFound
+from analytics.errors import AnalysisError, ChokepointError, NodeNotFound
 from analytics.eventstudy import diff_in_diff, event_year, prepost_growth
 from analytics.figures import fig_did_forest, fig_empty, fig_route_sankey, fig_route_timeseries
 from analytics.figures.diversion import format_usd
@@ -30,22 +31,35 @@ from analytics.i18n import category_name, country_name
 from analytics.network import layer
 from analytics.reference import coalition_label, concern_destinations
 from dashboards import data
-from dashboards.charts import build_chart, chart
+from dashboards.charts import cached_figure, chart
 from dashboards.components import (
+    SIG3_FORMAT,
     card,
     control,
+    country_link,
     download_links,
     dropdown,
+    export_bar,
     graph,
     grid,
-    grid_export_button,
     grid_records,
     kpi,
     query_value,
     register_grid_export,
     register_url_state,
+    typed_frame,
     url_location,
     url_state_store,
+)
+from dashboards.components.selectors import (
+    category_control,
+    coalition_control,
+    default_category,
+    param_category,
+    select_category,
+    select_coalition,
+    select_year,
+    year_control,
 )
 
 PAGE = "diversion"
@@ -78,17 +92,43 @@ register_grid_export("diversion-prepost")
 
 
 # ------------------------------------------------------------------ memoized analytics
-def _coalition_arg(coalition: str):
-    """A preset name, or a tuple of ISO3 codes for a comma-separated custom coalition."""
-    if "," in coalition:
-        return tuple(c.strip().upper() for c in coalition.split(",") if c.strip())
-    return coalition
+_coalition_arg = data.coalition_arg
 
 
-def _members(coalition: str) -> set[str]:
-    from analytics.reference import resolve_coalition
+def _valid_coalition(coalition) -> bool:
+    """Whether ``coalition`` (as sent by the browser) is a preset or a list of known ISO3
+    codes: nothing is computed or queued for anything else."""
+    if not isinstance(coalition, str) or not coalition or len(coalition) > 2000:
+        return False
+    try:
+        data.coalition_members(coalition)
+    except ChokepointError:
+        return False
+    return True
 
-    return set(resolve_coalition(_coalition_arg(coalition), data.dataset().countries))
+
+def _invalid(category, coalition) -> str | None:
+    """Why a (category, coalition) sent by the browser cannot be estimated, else None."""
+    if not _valid_coalition(coalition):
+        return _unknown_coalition(coalition)
+    if category not in _category_ids():
+        return f"Unknown category {str(category)[:40]!r}."
+    return None
+
+
+def _unknown_coalition(coalition) -> str:
+    return (f"Unknown coalition {str(coalition)[:40]!r}: choose a preset or a list of ISO3 "
+            "codes.")
+
+
+def _coalition_key(coalition: str) -> str:
+    """One spelling per (valid) coalition: a preset's name, else its members, sorted (so
+    ``usa,JPN`` and ``JPN,USA`` share their cached results and background job)."""
+    from analytics.reference import COALITION_PRESETS
+
+    if coalition in COALITION_PRESETS:
+        return coalition
+    return ",".join(data.coalition_members(coalition))
 
 
 @data.memoize(maxsize=64)
@@ -161,20 +201,43 @@ def _hubs(coalition: str, destination: str, category: str, year0: int):
 
 
 # The regression takes 0.3-1 s on a cache miss: it runs on a background thread while the
-# page shows "estimating" and polls (dcc.Interval), so no callback waits for it.
+# page shows "estimating" and polls (dcc.Interval), so no callback waits for it. The job
+# table is bounded: the last DID_MAX_JOBS selections (LRU; their results stay memoized by
+# _did), of which at most DID_MAX_PENDING queued or running at a time per worker process;
+# a request beyond that is not queued (the page keeps polling until a slot frees). Only
+# validated coalitions, known categories and data years get here.
+DID_MAX_JOBS = 8
+DID_MAX_PENDING = 2
 _DID_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="did")
-_DID_JOBS: dict[tuple, Future] = {}
+_DID_JOBS: OrderedDict[tuple, Future] = OrderedDict()
 _DID_LOCK = threading.Lock()
 
 
-def _did_job(coalition: str, category: str, year0: int) -> Future:
+def _did_job(coalition: str, category: str, year0: int) -> Future | None:
+    """The background job estimating a selection (None while the queue is full)."""
     key = (data.snapshot(), coalition, category, int(year0))
     with _DID_LOCK:
         job = _DID_JOBS.get(key)
-        if job is None:
-            job = _DID_POOL.submit(_did, coalition, category, int(year0))
-            _DID_JOBS[key] = job
+        if job is not None:
+            _DID_JOBS.move_to_end(key)
+            return job
+        if sum(not j.done() for j in _DID_JOBS.values()) >= DID_MAX_PENDING:
+            return None
+        job = _DID_POOL.submit(_did, coalition, category, int(year0))
+        _DID_JOBS[key] = job
+        for old in [k for k, j in _DID_JOBS.items() if j.done()]:
+            if len(_DID_JOBS) <= DID_MAX_JOBS:
+                break
+            del _DID_JOBS[old]
         return job
+
+
+def wait_for_background(timeout: float | None = None) -> None:
+    """Wait for the queued regressions to finish (for tests and benchmarks)."""
+    with _DID_LOCK:
+        jobs = list(_DID_JOBS.values())
+    for job in jobs:
+        job.exception(timeout=timeout)  # waits; a failure is reported by the page
 
 
 def _precomputed_did(coalition: str, category: str, year0: int) -> pd.DataFrame | None:
@@ -188,13 +251,16 @@ def _precomputed_did(coalition: str, category: str, year0: int) -> pd.DataFrame 
 
 
 def _did_ready(coalition: str, category: str, event: str | None) -> bool:
-    """Whether the estimates can be shown without waiting."""
-    if not _is_outbound(category):
+    """Whether the estimates can be shown without waiting (an invalid selection is
+    "ready": it shows a message and queues nothing)."""
+    if not (_valid_coalition(coalition) and category in _category_ids()
+            and _is_outbound(category)):
         return True
     year0 = _split_year(event)
     if _precomputed_did(coalition, category, year0) is not None:
         return True
-    return _did_job(coalition, category, year0).done()
+    job = _did_job(_coalition_key(coalition), category, year0)
+    return job is not None and job.done()
 
 
 @data.memoize(maxsize=256)
@@ -224,17 +290,20 @@ def _concerns(spec, value: str) -> bool:
 
 
 @data.memoize(maxsize=256)
-def _events_for(destination: str) -> pd.DataFrame:
-    """Events whose destinations are 'all' or include ``destination``, by date."""
+def _events_for(destination: str, category: str | None = None) -> pd.DataFrame:
+    """Events whose categories are 'all' or include ``category`` (any category when None)
+    and whose destinations are 'all' or include ``destination``, by date."""
     ev = data.dataset().events
+    if category is not None:
+        ev = ev[ev["categories"].apply(lambda s: _concerns(s, category))]
     hit = ev[ev["destinations"].apply(lambda s: _concerns(s, destination))]
     return hit.sort_values("date").reset_index(drop=True)
 
 
-def _event_options(destination: str) -> list[dict]:
-    """The events concerning the destination, then "no event"."""
+def _event_options(destination: str, category: str | None = None) -> list[dict]:
+    """The events concerning the destination and the category, then "no event"."""
     opts = []
-    for r in _events_for(destination).itertuples(index=False):
+    for r in _events_for(destination, category).itertuples(index=False):
         measure = str(r.measure)
         measure = measure if len(measure) <= 80 else measure[:79].rstrip() + "…"
         opts.append({"label": f"{pd.Timestamp(r.date):%Y-%m-%d} · {r.jurisdiction} · "
@@ -244,20 +313,31 @@ def _event_options(destination: str) -> list[dict]:
     return opts
 
 
+#: the kinds of event that split the pre/post comparison first, by category direction
+_EVENT_KINDS = {"outbound": ("sanctions", "outbound_control"),
+                "inbound": ("inbound_control",)}
+
+
 @data.memoize(maxsize=256)
-def _default_event(destination: str) -> str | None:
-    """The first sanctions / outbound-control event for the destination (else the first
-    event concerning it; :data:`NO_EVENT` when there is none). An event that leaves no
-    data year before or after it (a store of other years than the demo world's) gives
-    way to the first event concerning the destination that splits the store's years."""
-    ev = _events_for(destination)
-    try:
-        first = str(event_year(data.dataset(), destination=destination)[1]["event_id"])
-    except AnalysisError:
-        first = str(ev["event_id"].iloc[0]) if len(ev) else NO_EVENT
-    if not _has_event(first) or _splits(first):
-        return first
-    return next((str(e) for e in ev["event_id"] if _splits(str(e))), NO_EVENT)
+def _default_event(destination: str, category: str | None = None) -> str:
+    """The policy event splitting the pre/post comparison of (destination, category).
+
+    Among the events concerning both (:func:`_events_for`), the first of the kinds that
+    control the category's direction (sanctions and outbound controls for an outbound
+    category, e.g. the 2022 sanctions on Russia; inbound controls for an inbound one,
+    e.g. China's graphite control of 2023-12-01), else the first event; :data:`NO_EVENT`
+    when none concerns them. An event that leaves no data year before or after it (a
+    store of other years than the demo world's) gives way to the next one that splits
+    the store's years, in the same order."""
+    ev = _events_for(destination, category)
+    if ev.empty:
+        return NO_EVENT
+    kinds = _EVENT_KINDS["outbound" if category is None or _is_outbound(category)
+                         else "inbound"]
+    preferred = ev["kind"].isin(kinds) if "kind" in ev else pd.Series(False, index=ev.index)
+    ordered = [str(e) for e in pd.concat([ev.loc[preferred, "event_id"],
+                                          ev.loc[~preferred, "event_id"]])]
+    return next((e for e in ordered if _splits(e)), ordered[0])
 
 
 def _splits(event: str) -> bool:
@@ -286,23 +366,13 @@ def _split_year(event: str | None) -> int:
 
 
 @data.memoize(maxsize=1)
-def _category_options() -> list[dict]:
-    return data.category_options()
-
-
-@data.memoize(maxsize=1)
 def _destination_options() -> list[dict]:
     """Every importer in the category flows (a destination needs imports)."""
     return data.country_options(sorted(data.cflows()["importer"].unique()))
 
 
-def _category_ids() -> tuple[str, ...]:
-    return tuple(o["value"] for o in _category_options())
-
-
-def _default_category() -> str | None:
-    ids = _category_ids()
-    return ids[0] if ids else None
+_category_ids = data.category_ids
+_default_category = default_category
 
 
 def _default_destination(year: int, coalition: str) -> str | None:
@@ -331,11 +401,9 @@ def _params(p: dict) -> tuple[str, str, str, int, str | None]:
     """(destination, category, coalition, year, event) from chart params / the URL."""
     year = int(p.get("year") or data.default_year())
     coalition = p.get("coalition") or "group_a"
-    category = p.get("category") or _default_category()
+    category = param_category(p)
     destination = p.get("destination") or _default_destination(year, coalition)
-    event = p.get("event") or _default_event(destination)  # NO_EVENT stays explicit
-    if category not in _category_ids():
-        raise ValueError(f"unknown category {category!r}")
+    event = p.get("event") or _default_event(destination, category)  # NO_EVENT stays
     if year not in data.years():
         raise ValueError(f"no data for {year}; years: {data.years()}")
     return destination, category, coalition, year, event
@@ -361,11 +429,13 @@ def route_sankey_chart(params: dict):
 
 
 def _event_rows(destination: str, category: str, event: str | None) -> pd.DataFrame:
-    ev = _events_for(destination)
-    keep = ev["categories"].apply(lambda s: _concerns(s, category))
-    if _has_event(event):
-        keep |= ev["event_id"] == event
-    return ev[keep]
+    """The events drawn on the time series: those concerning the destination and the
+    category, and the selected event."""
+    ev = _events_for(destination, category)
+    if _has_event(event) and event not in set(ev["event_id"]):
+        every = data.dataset().events
+        ev = pd.concat([ev, every[every["event_id"] == event]], ignore_index=True)
+    return ev
 
 
 @chart("route_timeseries")
@@ -382,10 +452,14 @@ def route_timeseries_chart(params: dict):
 
 
 def _did_result(coalition: str, cat: str, event: str | None):
+    if not _valid_coalition(coalition):
+        return None, (f"unknown coalition {str(coalition)[:40]!r}",)
+    if cat not in _category_ids():
+        return None, (f"unknown category {str(cat)[:40]!r}",)
     if not _is_outbound(cat):
         return None, ("the difference-in-differences tests outbound-controlled categories; "
                       "this category is an inbound dependency",)
-    return _did(coalition, cat, _split_year(event))
+    return _did(_coalition_key(coalition), cat, _split_year(event))
 
 
 @chart("did_forest")
@@ -403,17 +477,10 @@ def did_forest_chart(params: dict):
             f"{coalition_label(_coalition_arg(coalition))}")
 
 
-@data.memoize(maxsize=512)
-def _chart_json(chart_id: str, items: tuple) -> dict:
+def _figure(chart_id: str, params: dict) -> dict:
     """A registered chart as a plotly dict, memoized per parameters (callbacks only read
     it; building the figure object costs more than the analytics once they are cached)."""
-    fig, _, _ = build_chart(chart_id, dict(items))
-    return fig.to_plotly_json()
-
-
-def _figure(chart_id: str, params: dict) -> dict:
-    return _chart_json(chart_id, tuple(sorted((k, v) for k, v in params.items()
-                                              if v is not None)))
+    return cached_figure(chart_id, params, as_json=True)
 
 
 # ------------------------------------------------------------------ layout
@@ -424,20 +491,16 @@ def layout(**query):
 
 
 def _body(query: dict):
-    years = data.years()
-    year = query_value(query, "year", data.default_year(), options=years, cast=int)
-    coal_opts = data.coalition_options()
-    coalition = query_value(query, "coalition", "group_a", options=coal_opts)
-    cat_opts = _category_options()
-    category = query_value(query, "category", _default_category(), options=cat_opts)
+    year, coalition = select_year(query), select_coalition(query)
+    category = select_category(query)
     dest_opts = _destination_options()
     destination = query_value(query, "destination", None, options=dest_opts)
     if destination is None:
         destination = _default_destination(year, coalition)
-    ev_opts = _event_options(destination) if destination else []
+    ev_opts = _event_options(destination, category) if destination else []
     event = query_value(query, "event", None, options=ev_opts)
     if event is None and destination:
-        event = _default_event(destination)
+        event = _default_event(destination, category)
     sel = {"destination": destination, "category": category, "coalition": coalition,
            "year": year, "event": event}
     body = html.Div([
@@ -449,11 +512,9 @@ def _body(query: dict):
         html.Div([
             control("Destination", dropdown("diversion-destination", dest_opts, destination),
                     width=220),
-            control("Category", dropdown("diversion-category", cat_opts, category),
-                    width=330),
-            control("Coalition", dropdown("diversion-coalition", coal_opts, coalition),
-                    width=300),
-            control("Year", dropdown("diversion-year", years, year), width=100),
+            category_control("diversion-category", category, width=330),
+            coalition_control("diversion-coalition", coalition, width=300),
+            year_control("diversion-year", year, width=100),
             control("Policy event (splits pre/post)",
                     dropdown("diversion-event", ev_opts, event), width=460),
         ], className="controls"),
@@ -466,7 +527,7 @@ def _body(query: dict):
                     "its pooled supply in proportion). Small origins and hubs are grouped "
                     "as Others.", className="muted"),
              title="How coalition-origin goods reach the destination"),
-        card(html.Div([grid_export_button("diversion-hubs")], className="download-bar"),
+        card(export_bar("diversion-hubs"),
              _table("diversion-hubs", _hub_defs(), height=380,
                     file_name="diversion_hubs.csv"),
              html.P(id="diversion-hubs-note", className="muted"),
@@ -476,7 +537,7 @@ def _body(query: dict):
                     "category (hover the triangles for details); the selected event is "
                     "drawn in orange.", className="muted"),
              title="Coalition-origin value arriving per year, by last hop"),
-        card(html.Div([grid_export_button("diversion-paths")], className="download-bar"),
+        card(export_bar("diversion-paths"),
              _table("diversion-paths", _path_defs(), height=300,
                     file_name="diversion_paths.csv"),
              html.P(id="diversion-paths-note", className="muted"),
@@ -485,8 +546,7 @@ def _body(query: dict):
             html.Div([html.Div(id="diversion-did-dl"), graph("diversion-did"),
                       html.P(id="diversion-did-note", className="muted"),
                       dcc.Interval(id="diversion-did-poll", interval=400, disabled=True)]),
-            html.Div([html.Div([grid_export_button("diversion-prepost")],
-                               className="download-bar"),
+            html.Div([export_bar("diversion-prepost"),
                       _table("diversion-prepost", _prepost_defs(), height=420,
                              file_name="diversion_prepost.csv"),
                       html.P(id="diversion-prepost-note", className="muted")]),
@@ -500,29 +560,34 @@ def _body(query: dict):
     Output("diversion-event", "options"),
     Output("diversion-event", "value"),
     Input("diversion-destination", "value"),
+    Input("diversion-category", "value"),
     State("diversion-event", "value"),
     prevent_initial_call=True,
 )
-def update_events(destination, current):
-    """Events concerning the new destination; keep the selected one when it applies."""
+def update_events(destination, category, current):
+    """Events concerning the destination and the category; keep the selected one when it
+    still applies."""
     if not destination:
         return [], None
-    opts = _event_options(destination)
+    if category not in _category_ids():
+        category = None
+    opts = _event_options(destination, category)
     if current in {o["value"] for o in opts}:
         return opts, no_update
-    return opts, _default_event(destination)
+    return opts, _default_event(destination, category)
 
 
 _PCT = "params.value == null ? '' : d3.format('.1%')(params.value)"
 _GROWTH = "params.value == null ? 'new' : d3.format('+,.0%')(params.value)"
 _NUM1 = "params.value == null ? '' : d3.format(',.1f')(params.value)"
+#: USD m values: three significant digits, so a small flow is not shown as 0.0
+_USD_M = SIG3_FORMAT
 
 
 def _col_defs(types: dict, headers: dict[str, str], formats: dict[str, str],
               links: tuple[str, ...] = (), widths: dict[str, int] | None = None) -> list[dict]:
     """Column definitions of a typed table (number formats, headers, markdown links)."""
-    typed = pd.DataFrame({c: pd.Series(dtype=t) for c, t in types.items()})
-    defs = grid("x", typed, columns=list(types)).columnDefs
+    defs = grid("x", typed_frame(types), columns=list(types)).columnDefs
     for d in defs:
         f = d["field"]
         d.update(wrapHeaderText=True, autoHeaderHeight=True)
@@ -544,7 +609,7 @@ def _hub_defs() -> list[dict]:
                       "z_score": "z-score", "share": "share of via-hub flow",
                       "categories": "surging categories", "eaeu": "EAEU",
                       "hub_prior": "known hub", "listed_entities": "listed entities"},
-                     {"post_value": _NUM1, "pre_value": _NUM1, "growth": _GROWTH,
+                     {"post_value": _USD_M, "pre_value": _USD_M, "growth": _GROWTH,
                       "z_score": _NUM1, "share": _PCT},
                      links=("hub",), widths={"hub": 200, "share": 150, "categories": 140,
                                              "listed_entities": 120})
@@ -554,7 +619,7 @@ def _hub_defs() -> list[dict]:
 def _path_defs() -> list[dict]:
     return _col_defs(PATH_TYPES, {"amount": "amount (USD m)",
                                   "share": "share of coalition-origin content"},
-                     {"amount": _NUM1, "share": _PCT},
+                     {"amount": _USD_M, "share": _PCT},
                      widths={"route": 320, "share": 200, "rank": 70, "hops": 70})
 
 
@@ -562,7 +627,7 @@ def _path_defs() -> list[dict]:
 def _prepost_defs() -> list[dict]:
     return _col_defs(PREPOST_TYPES, {"pre_mean": "pre (USD m/yr)",
                                      "post_mean": "post (USD m/yr)", "z_score": "z-score"},
-                     {"pre_mean": _NUM1, "post_mean": _NUM1, "growth": _GROWTH,
+                     {"pre_mean": _USD_M, "post_mean": _USD_M, "growth": _GROWTH,
                       "z_score": _NUM1}, links=("hub",), widths={"hub": 170})
 
 
@@ -573,7 +638,7 @@ def _table(id_: str, defs: list[dict], *, height: int, file_name: str):
 
 
 def _link(iso3: str) -> str:
-    return f"[{country_name(iso3)} ({iso3})](/country/{iso3})"
+    return country_link(iso3, with_code=True)
 
 
 def _kpis(routes, dest: str, cat: str, year: int) -> html.Div:
@@ -618,6 +683,9 @@ def update_routes(destination, category, coalition, year):
     if not (destination and category and coalition and year):
         msg = "Select a destination, a category, a coalition and a year."
         return html.P(msg, className="muted"), fig_empty(msg), None, [], ""
+    if not _valid_coalition(coalition):
+        msg = _unknown_coalition(coalition)
+        return html.P(msg, className="muted"), fig_empty(msg), None, [], ""
     params = {"destination": destination, "category": category, "coalition": coalition,
               "year": year}
     fig = _figure("route_sankey", params)
@@ -642,7 +710,7 @@ def _prepost_hubs(coalition: str, hubs) -> list[str]:
     c = data.dataset().countries
     prior = set(c.loc[c["hub"].astype(bool), "iso3"]) if "hub" in c else set()
     seen = list(hubs["hub"].head(10)) if isinstance(hubs, pd.DataFrame) else []
-    return sorted((prior | set(seen)) - _members(coalition))
+    return sorted((prior | set(seen)) - set(data.coalition_members(coalition)))
 
 
 @callback(
@@ -661,6 +729,9 @@ def update_hubs(destination, category, coalition, event):
     """Hub ranking, yearly route values with the policy events, pre/post growth."""
     if not (destination and category and coalition):
         msg = "Select a destination, a category and a coalition."
+        return [], msg, fig_empty(msg), None, [], ""
+    if not _valid_coalition(coalition):
+        msg = _unknown_coalition(coalition)
         return [], msg, fig_empty(msg), None, [], ""
     year0 = _split_year(event)
     params = {"destination": destination, "category": category, "coalition": coalition,
@@ -728,6 +799,9 @@ def update_did(category, coalition, event, destination):
     if not (category and coalition):
         msg = "Select a category and a coalition."
         return fig_empty(msg), None, msg, True
+    msg = _invalid(category, coalition)
+    if msg:
+        return fig_empty(msg), None, msg, True
     if not _did_ready(coalition, category, event):
         msg = "Estimating the difference-in-differences regression..."
         return fig_empty(msg), None, msg, False
@@ -750,6 +824,9 @@ def poll_did(_n, category, coalition, event, destination):
     """Show the estimates once the background regression has finished."""
     if not (category and coalition) or not _did_ready(coalition, category, event):
         return no_update, no_update, no_update, no_update
+    msg = _invalid(category, coalition)
+    if msg:
+        return fig_empty(msg), None, msg, True
     return (*_did_outputs(category, coalition, event, destination), True)
 
 
@@ -782,14 +859,13 @@ def warm(coalition: str = "group_a") -> None:
     cat = _default_category()
     if dest is None or cat is None:
         return
-    year0 = _split_year(_default_event(dest))
     _routes(year, cat, coalition, dest)
     _paths(year, cat, coalition, dest)
-    _hubs(coalition, dest, cat, year0)
+    _hubs(coalition, dest, cat, _split_year(_default_event(dest, cat)))
     for c in _category_ids():
         _yearly_all(coalition, c)
         if _is_outbound(c):
-            _did(coalition, c, year0)
+            _did(coalition, c, _split_year(_default_event(dest, c)))
 
 
 dash.register_page(__name__, path="/diversion", name="Diversion", order=2, layout=layout,

@@ -1,9 +1,13 @@
 """Overview (``/``): the risk matrix of categories x destinations and the top risks.
 
 Clicking a matrix cell opens the diversion view of that (category, destination).
+Selecting a row of the table explains its score; the selected pair is in the URL
+(``pair=chpl_tier1.RUS``), so a shared link reopens the same explanation.
 """
 
 from __future__ import annotations
+
+import re
 
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
@@ -19,9 +23,9 @@ from dashboards.components import (
     download_links,
     dropdown,
     encode_query,
+    export_bar,
     graph,
     grid,
-    grid_export_button,
     grid_records,
     kpi,
     query_value,
@@ -30,20 +34,41 @@ from dashboards.components import (
     url_location,
     url_state_store,
 )
+from dashboards.components.selectors import (
+    DEFAULT_COALITION,
+    coalition_control,
+    select_coalition,
+    select_year,
+    year_control,
+)
 
 PAGE = "overview"
 TABLE_COLUMNS = ["rank", "category_id", "destination", "risk", "rank_low", "rank_high",
                  *COMPONENTS, "explanation"]
+#: a selected (category, destination) pair in the URL: ``chpl_tier1.RUS``
+_PAIR = re.compile(r"^([a-z0-9_]{1,64})\.([A-Z0-9]{3})$")
 
 CONTROLS = {"year": "overview-year", "coalition": "overview-coalition",
-            "categories": "overview-categories", "top": "overview-top"}
+            "categories": "overview-categories", "top": "overview-top",
+            "pair": ("overview-pair", "data")}
 register_url_state(PAGE, CONTROLS)
 register_grid_export("overview-table")
 
 
+def pair_id(category: str, destination: str) -> str:
+    """The URL form of a (category, destination) pair: ``chpl_tier1.RUS``."""
+    return f"{category}.{destination}"
+
+
+def parse_pair(pair) -> tuple[str, str] | None:
+    """(category, destination) of a URL pair, None when malformed."""
+    m = _PAIR.match(pair) if isinstance(pair, str) else None
+    return (m.group(1), m.group(2)) if m else None
+
+
 def _params(p: dict) -> tuple[int, str, list[str], int]:
     year = int(p.get("year") or data.default_year())
-    coalition = p.get("coalition") or "group_a"
+    coalition = p.get("coalition") or DEFAULT_COALITION
     cats = p.get("categories") or []
     if isinstance(cats, str):
         cats = [c for c in cats.split(",") if c]
@@ -89,14 +114,14 @@ def risk_components_chart(params: dict):
 
 
 def _selection(query: dict) -> dict:
+    pair = query.get("pair")
     return {
-        "year": query_value(query, "year", data.default_year(), options=data.years(),
-                            cast=int),
-        "coalition": query_value(query, "coalition", "group_a",
-                                 options=data.coalition_options()),
+        "year": select_year(query),
+        "coalition": select_coalition(query),
         "categories": query_value(query, "categories", [], options=data.category_options(),
-                                  multi=True),
+                                  multi=True, clearable=True),
         "top": query_value(query, "top", 25, cast=int),
+        "pair": pair if parse_pair(pair) else None,
     }
 
 
@@ -106,20 +131,23 @@ def layout(**query):
 
 
 def _body(sel: dict):
-    years = data.years()
     year, coalition, cats, top = sel["year"], sel["coalition"], sel["categories"], sel["top"]
-    coal_opts = data.coalition_options()
     cat_opts = data.category_options()
+    table = grid("overview-table", columns=TABLE_COLUMNS, height=420,
+                 file_name="risk_scores.csv")
+    table.getRowId = "params.data.pair"
+    if sel["pair"]:
+        table.selectedRows = {"ids": [sel["pair"]]}
     return html.Div([
         dcc.Location(id="overview-nav", refresh="callback-nav"),
+        dcc.Store(id="overview-pair", data=sel["pair"]),
         html.H2("Risk overview"),
         html.P("Risk of diversion or misuse of each controlled technology category, by "
                "destination. Click a cell to see how the coalition's goods reach that "
                "destination.", className="muted"),
         html.Div([
-            control("Year", dropdown("overview-year", years, year), width=110),
-            control("Coalition", dropdown("overview-coalition", coal_opts, coalition),
-                    width=320),
+            year_control("overview-year", year),
+            coalition_control("overview-coalition", coalition),
             control("Categories (all when empty)",
                     dropdown("overview-categories", cat_opts, cats, multi=True,
                              clearable=True), width=420),
@@ -131,9 +159,7 @@ def _body(sel: dict):
         html.Div(id="overview-kpis"),
         card(html.Div(id="overview-matrix-dl"), graph("overview-matrix"),
              title="Risk matrix"),
-        card(html.Div([grid_export_button("overview-table")], className="download-bar"),
-             grid("overview-table", columns=TABLE_COLUMNS, height=420,
-                  file_name="risk_scores.csv"),
+        card(export_bar("overview-table"), table,
              html.P("rank_low-rank_high: the rank interval when the weights are varied "
                     "(Dirichlet sampling); a narrow interval is a robust ranking.",
                     className="muted"),
@@ -166,7 +192,10 @@ def update_overview(year, coalition, cats, top):
     for c in cols:
         if c["field"] == "destination":
             c["cellRenderer"] = "markdown"
-    table = table.assign(destination=[f"[{d}](/country/{d})" for d in table["destination"]])
+    table = table.assign(
+        pair=[pair_id(c, d) for c, d in zip(table["category_id"], table["destination"],
+                                            strict=True)],
+        destination=[f"[{d}](/country/{d})" for d in table["destination"]])
     high = int((scored["risk"] >= 50).sum())
     top_row = scored.iloc[0] if len(scored) else None
     kpis = html.Div([
@@ -174,9 +203,36 @@ def update_overview(year, coalition, cats, top):
         kpi(f"{len(scored):,}", "pairs scored"),
         kpi(f"{country_name(top_row['destination'])}" if top_row is not None else "-",
             "highest-risk destination"),
+        _inbound_note(scored, coalition),
     ])
-    return (fig, download_links("risk_matrix", params), grid_records(table, TABLE_COLUMNS),
-            cols, kpis)
+    return (fig, download_links("risk_matrix", params),
+            grid_records(table, [*TABLE_COLUMNS, "pair"]), cols, kpis)
+
+
+def _inbound_note(scored, coalition: str):
+    """A note when the scored categories are inbound (dependence) categories: a dataset
+    without outbound-controlled categories (critical minerals under China's export
+    controls) is scored on them, and the score then means something else."""
+    cats = data.dataset().categories
+    if "direction" not in cats or scored.empty:
+        return None
+    inbound = set(cats.loc[cats["direction"] == "inbound", "category_id"])
+    scored_cats = set(scored["category_id"])
+    if not scored_cats <= inbound:
+        return None
+    from analytics.reference import coalition_label
+
+    return html.Div([
+        html.B("Inbound categories. "),
+        f"This dataset has no outbound-controlled category: the scores rank the inbound "
+        f"(dependence) categories it holds ({len(scored_cats)}), goods that "
+        f"{coalition_label(coalition)} depends on others for, such as critical minerals "
+        "under China's export controls. Read a score as the risk that what the coalition "
+        "itself supplies of these goods leaks to a destination of concern (its concern, "
+        "its share of the coalition's supply, re-exports through hubs), not as the "
+        "coalition's dependence: for dependence see the Chokepoints page and each "
+        "category's dependency flags.",
+    ], className="note", id="overview-inbound-note")
 
 
 @callback(
@@ -196,24 +252,46 @@ def drill_down(click, year, coalition):
 
 
 @callback(
+    Output("overview-pair", "data"),
+    Input("overview-table", "selectedRows"),
+    State("overview-pair", "data"),
+    prevent_initial_call=True,
+)
+def select_pair(selected, current):
+    """The selected row as the URL's pair (selecting none keeps the current one)."""
+    if not selected or not isinstance(selected, list):
+        return no_update
+    pair = selected[0].get("pair") if isinstance(selected[0], dict) else None
+    return pair if parse_pair(pair) and pair != current else no_update
+
+
+def _row_pair(row: dict) -> tuple[str, str]:
+    dest = row["destination"]
+    if dest.startswith("["):
+        dest = dest[1:dest.index("]")]
+    return row["category_id"], dest
+
+
+@callback(
     Output("overview-components", "figure"),
     Output("overview-components-dl", "children"),
-    Input("overview-table", "selectedRows"),
+    Input("overview-pair", "data"),
     Input("overview-table", "rowData"),
     State("overview-year", "value"),
     State("overview-coalition", "value"),
 )
-def show_components(selected, rows, year, coalition):
-    row = (selected or rows or [None])[0]
-    if not row:
+def show_components(pair, rows, year, coalition):
+    """The score of the selected pair (the URL's), else of the top row, by component."""
+    shown = [_row_pair(r) for r in rows or []]
+    picked = parse_pair(pair)
+    if picked not in shown:
+        picked = shown[0] if shown else None
+    if picked is None:
         from analytics.figures import fig_empty
 
         return fig_empty("no scored pair"), None
-    dest = row["destination"]
-    if dest.startswith("["):
-        dest = dest[1:dest.index("]")]
-    params = {"year": year, "coalition": coalition, "category": row["category_id"],
-              "destination": dest}
+    params = {"year": year, "coalition": coalition, "category": picked[0],
+              "destination": picked[1]}
     fig, title, _ = build_chart("risk_components", params)
     fig.update_layout(title=title)
     return fig, download_links("risk_components", params)

@@ -13,33 +13,45 @@ import pandas as pd
 from dash import Input, Output, callback, html
 
 from analytics import chokepoints as chk
-from analytics import diversion, tracing
+from analytics import diversion
 from analytics.errors import AnalysisError, NodeNotFound
 from analytics.figures import fig_empty, fig_leak_routes, fig_scenario, format_usd
 from analytics.i18n import country_name
-from analytics.reference import coalition_label, resolve_coalition
+from analytics.reference import coalition_label
 from dashboards import data
-from dashboards.charts import build_chart, chart
+from dashboards.charts import cached_figure, chart
 from dashboards.components import (
+    SIG3_FORMAT,
     card,
     control,
+    country_link,
     download_links,
     dropdown,
     encode_query,
+    export_bar,
     graph,
     grid,
-    grid_export_button,
     grid_records,
     kpi,
     query_value,
     register_grid_export,
     register_url_state,
+    typed_frame,
     url_location,
     url_state_store,
 )
+from dashboards.components.selectors import (
+    DEFAULT_COALITION,
+    category_control,
+    coalition_control,
+    param_category,
+    select_category,
+    select_coalition,
+    select_year,
+    year_control,
+)
 
 PAGE = "scenario"
-DEFAULT_COALITION = "group_a"
 PRODUCTION = "net_exports"
 HUB_COLUMNS = ["hub", "throughput_usd_m", "leak_capacity_usd_m", "k_origin_to_dest_usd_m",
                "share_of_imports", "routes"]
@@ -51,23 +63,6 @@ register_grid_export("scenario-hubs")
 
 
 # ------------------------------------------------------------------ analytics
-@data.memoize(maxsize=32)
-def _members(coalition: str) -> tuple[str, ...]:
-    return resolve_coalition(coalition, data.dataset().countries)
-
-
-@data.memoize(maxsize=256)
-def _layer(year: int, category: str) -> pd.DataFrame:
-    cf = data.cflows()
-    sub = cf[(cf["year"] == year) & (cf["category_id"] == category)]
-    return sub[["exporter", "importer", "value_usd"]].reset_index(drop=True)
-
-
-@data.memoize(maxsize=256)
-def _model(year: int, category: str) -> tracing.TracingModel:
-    return tracing.build_model(_layer(year, category), PRODUCTION)
-
-
 @data.memoize(maxsize=256)
 def scenario(year: int, category: str, coalition: str, destination: str) -> dict:
     """Everything the page shows for one (year, category, coalition, destination).
@@ -80,16 +75,16 @@ def scenario(year: int, category: str, coalition: str, destination: str) -> dict
     (the min-cut hubs with their throughput, leak capacity and current coalition-origin
     value to the destination) and ``members``.
     """
-    members = _members(coalition)
+    members = data.coalition_members(coalition)
     cat = data.category_label(category)
     dname = country_name(destination)
     if destination in members:
         return {"error": f"{dname} is a member of the coalition: choose another destination "
                          "or coalition."}
-    lay = _layer(year, category)
+    lay = data.layer_flows(year, category)
     if lay.empty:
         return {"error": f"No flows of {cat} in {year}."}
-    model = _model(year, category)
+    model = data.tracing_model(year, category, PRODUCTION)
     present = [m for m in members if m in set(model.nodes)]
     imports = float(lay.loc[lay["importer"] == destination, "value_usd"].sum())
     if imports <= 0:
@@ -149,10 +144,7 @@ def _default_destination(year: int, category: str | None) -> str | None:
 
 # ------------------------------------------------------------------ charts
 def _params(p: dict) -> dict:
-    cats = data.category_ids()
-    cat = p.get("category") or (cats[0] if cats else None)
-    if cat not in cats:
-        raise ValueError(f"unknown category {cat!r}")
+    cat = param_category(p)
     year = int(p.get("year") or data.default_year())
     dest = p.get("destination") or _default_destination(year, cat)
     if not dest:
@@ -212,14 +204,10 @@ def leak_routes_chart(params: dict):
 # ------------------------------------------------------------------ layout
 def _selection(query: dict) -> dict:
     """Control values from a URL query (validated, defaults for missing keys)."""
-    years = data.page_options()["years"]
-    year = query_value(query, "year", data.default_year(), options=years, cast=int)
-    cat_opts = data.page_options()["categories"]
-    category = query_value(query, "category", cat_opts[0]["value"] if cat_opts else None,
-                           options=cat_opts)
+    year = select_year(query)
+    category = select_category(query)
     return {
-        "coalition": query_value(query, "coalition", DEFAULT_COALITION,
-                                 options=data.page_options()["coalitions"]),
+        "coalition": select_coalition(query),
         "category": category,
         "destination": query_value(query, "destination", _default_destination(year, category),
                                    options=data.page_options()["countries"]),
@@ -236,16 +224,10 @@ def layout(**query):
 def _body(sel: dict) -> list:
     year, category = sel["year"], sel["category"]
     coalition, destination = sel["coalition"], sel["destination"]
-    years = data.page_options()["years"]
-    cat_opts = data.page_options()["categories"]
-    coal_opts = data.page_options()["coalitions"]
     dest_opts = data.page_options()["countries"]
-    proto = pd.DataFrame({"hub": pd.Series(dtype=object),
-                          "throughput_usd_m": pd.Series(dtype=float),
-                          "leak_capacity_usd_m": pd.Series(dtype=float),
-                          "k_origin_to_dest_usd_m": pd.Series(dtype=float),
-                          "share_of_imports": pd.Series(dtype=float),
-                          "routes": pd.Series(dtype=object)})
+    proto = typed_frame({"hub": object, "throughput_usd_m": float,
+                         "leak_capacity_usd_m": float, "k_origin_to_dest_usd_m": float,
+                         "share_of_imports": float, "routes": object})
     hubs_grid = grid("scenario-hubs", proto, height=360, page_size=10,
                      file_name="min_cut_hubs.csv",
                      link_columns={"hub": "link", "routes": "link"})
@@ -259,6 +241,8 @@ def _body(sel: dict) -> list:
         d["autoHeaderHeight"] = True
         if d["field"] == "share_of_imports":
             d["valueFormatter"] = {"function": "d3.format('.2%')(params.value)"}
+        elif d["field"].endswith("_usd_m"):
+            d["valueFormatter"] = {"function": SIG3_FORMAT}
         if d["field"] in ("hub", "routes"):
             d.update(minWidth=190, flex=2)
     hubs_grid.dashGridOptions = {**hubs_grid.dashGridOptions,
@@ -271,12 +255,11 @@ def _body(sel: dict) -> list:
                "could leak over the remaining routes, and which hubs to watch.",
                className="muted"),
         html.Div([
-            control("Coalition", dropdown("scenario-coalition", coal_opts, coalition),
-                    width=300),
-            control("Category", dropdown("scenario-category", cat_opts, category), width=380),
+            coalition_control("scenario-coalition", coalition, width=300),
+            category_control("scenario-category", category),
             control("Destination", dropdown("scenario-destination", dest_opts, destination),
                     width=240),
-            control("Year", dropdown("scenario-year", years, year), width=100),
+            year_control("scenario-year", year, width=100),
         ], className="controls"),
         html.Div(id="scenario-kpis", className="card"),
         html.Div([
@@ -294,7 +277,7 @@ def _body(sel: dict) -> list:
         ], className="grid-2"),
         card(
             html.P(id="scenario-hubs-note", className="muted"),
-            html.Div([grid_export_button("scenario-hubs")], className="download-bar"),
+            export_bar("scenario-hubs"),
             hubs_grid,
             html.P("Minimum node cut: the hubs whose closure (end-use checks, catch-all "
                    "controls, outreach) would stop every remaining route. Throughput: the "
@@ -306,16 +289,7 @@ def _body(sel: dict) -> list:
     ]
 
 
-def _figure(chart_id: str, params: dict):
-    """A registered chart's figure, memoized per parameters (a view seen before, e.g.
-    after the back button, costs nothing). Shared: never modify it."""
-    return _figure_cached(chart_id, tuple(sorted(params.items())))
-
-
-@data.memoize(maxsize=512)
-def _figure_cached(chart_id: str, items: tuple):
-    fig, _, _ = build_chart(chart_id, dict(items))
-    return fig
+_figure = cached_figure  # shared between callers: never modify the figure
 
 
 # ------------------------------------------------------------------ callbacks
@@ -369,10 +343,10 @@ def update_scenario(coalition, category, destination, year):
     div_q = encode_query({"destination": destination, "category": category,
                           "coalition": coalition, "year": year})
     table = pd.DataFrame({
-        "hub": [f"[{country_name(h)} ({h})](/country/{h})" for h in hubs["node"]],
-        "throughput_usd_m": (hubs["throughput"] / 1e6).round(1).to_numpy(),
-        "leak_capacity_usd_m": (hubs["leak_capacity"] / 1e6).round(1).to_numpy(),
-        "k_origin_to_dest_usd_m": (hubs["k_origin_to_dest"] / 1e6).round(1).to_numpy(),
+        "hub": [country_link(h, with_code=True) for h in hubs["node"]],
+        "throughput_usd_m": (hubs["throughput"] / 1e6).to_numpy(),
+        "leak_capacity_usd_m": (hubs["leak_capacity"] / 1e6).to_numpy(),
+        "k_origin_to_dest_usd_m": (hubs["k_origin_to_dest"] / 1e6).to_numpy(),
         "share_of_imports": hubs["share_of_imports"].round(5).to_numpy(),
         "routes": [f"[diversion routes](/diversion{div_q})"] * len(hubs),
     })

@@ -42,20 +42,22 @@ from analytics.shipments import (
     shipment_cube,
 )
 from dashboards import data
-from dashboards.charts import build_chart, chart
+from dashboards.charts import cached_chart, chart
 from dashboards.components import (
     card,
     control,
+    country_link,
     download_links,
     dropdown,
+    export_bar,
     graph,
     grid,
-    grid_export_button,
     grid_records,
     kpi,
     query_value,
     register_grid_export,
     register_url_state,
+    typed_frame,
     url_location,
     url_state_store,
 )
@@ -90,12 +92,17 @@ for _g in ("shipments-brands", "shipments-shippers", "shipments-screen", "shipme
 
 def _typed(types: dict) -> pd.DataFrame:
     kinds = {str: "object", int: "int64", float: "float64", bool: "bool"}
-    return pd.DataFrame({c: pd.Series(dtype=kinds[t]) for c, t in types.items()})
+    return typed_frame({c: kinds[t] for c, t in types.items()})
 
 
-def _table(id_: str, types: dict, file_name: str, height: int = 320):
+def _table(id_: str, types: dict, file_name: str, height: int = 320, links=()):
     return grid(id_, _typed(types), columns=list(types), height=height, file_name=file_name,
-                wide=("route",))
+                wide=("route",), link_columns=dict.fromkeys(links, "link"))
+
+
+def _hub_links(frame: pd.DataFrame) -> pd.DataFrame:
+    """The dispatching hubs as links to their country profiles (the drill-down)."""
+    return frame.assign(hub=[country_link(h, with_code=True) for h in frame["hub"]])
 
 
 # ------------------------------------------------------------------ memoized data
@@ -114,17 +121,8 @@ def overview() -> dict | None:
             "months": [m for m in months if m], "brands": brands}
 
 
-def _coalition_arg(coalition: str):
-    if "," in coalition:
-        return tuple(c.strip().upper() for c in coalition.split(",") if c.strip())
-    return coalition
-
-
-@data.memoize(maxsize=16)
-def _members(coalition: str) -> tuple[str, ...]:
-    from analytics.reference import resolve_coalition
-
-    return resolve_coalition(_coalition_arg(coalition), data.dataset().countries)
+_coalition_arg = data.coalition_arg
+_members = data.coalition_members
 
 
 def coalition_options() -> list[dict]:
@@ -253,6 +251,14 @@ def _brand_edges(brands: tuple[str, ...]) -> pd.DataFrame:
     return data.freeze(brand_edges(frame, data.dataset().brands))
 
 
+@data.memoize(maxsize=32)
+def _brand_graph(brands: tuple[str, ...]) -> pd.DataFrame:
+    """The firm graph of some brands' goods (whatever the target, so built once)."""
+    _, ids, _ = firm_tables()
+    edges = _brand_edges(brands)
+    return edges if edges.empty else data.freeze(firm_graph(edges, ids=ids))
+
+
 @data.memoize(maxsize=64)
 def routes(explore: str, consignee: str | None, brand: str | None, coalition: str):
     """(paths, intermediaries on them, note) of the route explorer."""
@@ -264,7 +270,7 @@ def routes(explore: str, consignee: str | None, brand: str | None, coalition: st
         targets = [f for f in listed["firm"].dropna().unique()]
         if not targets:
             return None, None, "No consignee resembles a listed entity."
-        edges = _brand_edges((brand,))
+        edges = _brand_graph((brand,))
         hq = _hq_map().get(brand.strip().casefold(), "unknown")
         source = f"{brand} [{hq}]"
         what = f"{brand} goods to listed consignees"
@@ -274,7 +280,7 @@ def routes(explore: str, consignee: str | None, brand: str | None, coalition: st
         cb = coalition_brands(coalition)
         if not cb:
             return None, None, "No brand of this coalition in the shipments."
-        edges = _brand_edges(tuple(cb))
+        edges = _brand_graph(tuple(cb))
         targets = [consignee]
         source = "coalition brands"
         what = f"coalition-brand goods to {consignee}"
@@ -351,10 +357,10 @@ def _selection(query: dict) -> dict:
     explore = query_value(query, "explore", "consignee", options=["consignee", "brand"])
     cons_opts = _consignee_options()
     consignee = query_value(query, "consignee", cons_opts[0]["value"] if cons_opts else None,
-                            options=cons_opts)
+                            options=cons_opts, clearable=True)
     brand_opts = _brand_options(coal)
     brand = query_value(query, "brand", brand_opts[0]["value"] if brand_opts else None,
-                        options=brand_opts)
+                        options=brand_opts, clearable=True)
     return {"destination": dest, "category": cat, "from": start, "to": end,
             "coalition": coal, "explore": explore, "consignee": consignee, "brand": brand}
 
@@ -438,15 +444,15 @@ def _body(sel: dict):
         card(html.Div(id="shipments-attribution-dl"), graph("shipments-attribution"),
              title="Dispatch, origin and brand headquarters"),
         html.Div([
-            card(html.Div([grid_export_button("shipments-brands")], className="download-bar"),
-                 _table("shipments-brands", BRAND_TYPES, "top_brands.csv"),
+            card(export_bar("shipments-brands"),
+                 _table("shipments-brands", BRAND_TYPES, "top_brands.csv", links=("hub",)),
                  title="Top brands per dispatching hub"),
-            card(html.Div([grid_export_button("shipments-shippers")],
-                          className="download-bar"),
-                 _table("shipments-shippers", SHIPPER_TYPES, "top_shippers.csv"),
+            card(export_bar("shipments-shippers"),
+                 _table("shipments-shippers", SHIPPER_TYPES, "top_shippers.csv",
+                        links=("hub",)),
                  title="Top shippers per dispatching hub"),
         ], className="grid-2"),
-        card(html.Div([grid_export_button("shipments-screen")], className="download-bar"),
+        card(export_bar("shipments-screen"),
              _table("shipments-screen", SCREEN_TYPES, "screening.csv", height=300),
              html.P(f"Shippers and consignees of the selection compared with the entity "
                     f"lists (rapidfuzz token-sort score >= {THRESHOLD}, blocked by country). "
@@ -472,11 +478,9 @@ def _explorer(sel: dict):
         html.Div(id="shipments-routes-dl"),
         graph("shipments-routes"),
         html.Div([
-            html.Div([html.Div([grid_export_button("shipments-paths")],
-                               className="download-bar"),
+            html.Div([export_bar("shipments-paths"),
                       _table("shipments-paths", PATH_TYPES, "firm_paths.csv")]),
-            html.Div([html.Div([grid_export_button("shipments-inter")],
-                               className="download-bar"),
+            html.Div([export_bar("shipments-inter"),
                       _table("shipments-inter", INTER_TYPES, "intermediaries.csv")]),
         ], className="grid-2"),
         html.P("Paths carry brand goods from their first shippers (firms shipping more of "
@@ -508,7 +512,6 @@ def _pct(x: float) -> str:
     Output("shipments-kpis", "children"),
     Output("shipments-brands", "rowData"),
     Output("shipments-shippers", "rowData"),
-    Output("shipments-screen", "rowData"),
     Input("shipments-destination", "value"),
     Input("shipments-category", "value"),
     Input("shipments-from", "value"),
@@ -516,14 +519,16 @@ def _pct(x: float) -> str:
     Input("shipments-coalition", "value"),
 )
 def update_attribution(destination, category, start, end, coalition):
+    """Attribution by dispatch, origin and brand HQ, its KPIs, top brands and shippers."""
     if not all((destination, start, end, coalition)):
-        return fig_empty("choose a destination, period and coalition"), None, None, [], [], []
+        return (fig_empty("choose a destination, period and coalition").to_plotly_json(),
+                None, None, [], [])
     if end < start:
         start, end = end, start
     params = {"destination": destination, "category": category or ALL, "from": start,
               "to": end, "coalition": coalition}
-    fig, title, _ = build_chart("shipments_attribution", params)
-    fig.update_layout(title=title)
+    shared, title, _ = cached_chart("shipments_attribution", params, as_json=True)
+    fig = {**shared, "layout": {**shared["layout"], "title": {"text": title}}}
     att = attribution(destination, category or ALL, start, end, coalition)
     s = att.summary
     kpis = html.Div([
@@ -536,11 +541,27 @@ def update_attribution(destination, category, start, end, coalition):
         kpi(_pct(s["coalition_brand_via_third_share"]),
             "of coalition-brand goods came via third countries", "shipments-kpi-via"),
     ])
-    scr = screening(destination, category or ALL, start, end)
     return (fig, download_links("shipments_attribution", params), kpis,
-            grid_records(att.top_brands[list(BRAND_TYPES)].round(4)),
-            grid_records(att.top_shippers[list(SHIPPER_TYPES)].round(4)),
-            grid_records(scr.head(300), list(SCREEN_TYPES)))
+            grid_records(_hub_links(att.top_brands[list(BRAND_TYPES)].round(4))),
+            grid_records(_hub_links(att.top_shippers[list(SHIPPER_TYPES)].round(4))))
+
+
+@callback(
+    Output("shipments-screen", "rowData"),
+    Input("shipments-destination", "value"),
+    Input("shipments-category", "value"),
+    Input("shipments-from", "value"),
+    Input("shipments-to", "value"),
+)
+def update_screening(destination, category, start, end):
+    """Counterparties of the selection resembling listed entities (a callback of its own:
+    fuzzy matching must not hold up the attribution)."""
+    if not all((destination, start, end)):
+        return []
+    if end < start:
+        start, end = end, start
+    scr = screening(destination, category or ALL, start, end)
+    return grid_records(scr.head(300), list(SCREEN_TYPES))
 
 
 @callback(
@@ -565,7 +586,7 @@ def update_brand_options(coalition):
 def update_routes(explore, consignee, brand, coalition):
     params = {"explore": explore or "consignee", "consignee": consignee, "brand": brand,
               "coalition": coalition or "group_a"}
-    fig, _, note = build_chart("shipments_routes", params)
+    fig, _, note = cached_chart("shipments_routes", params, as_json=True)
     paths, sub, _ = routes(params["explore"], consignee, brand, params["coalition"])
     rows = grid_records(paths[list(PATH_TYPES)].round(4)) if paths is not None else []
     inter = grid_records(sub[list(INTER_TYPES)].round(2)) if sub is not None else []
@@ -573,13 +594,18 @@ def update_routes(explore, consignee, brand, coalition):
 
 
 def warm() -> None:
-    """Compute the default view and the firm network when the store has shipments."""
+    """Compute the default view, the firm network and its intermediaries for every
+    coalition option when the store has shipments."""
     if overview() is None:
         return
     sel = _selection({})
     update_attribution(sel["destination"], sel["category"], sel["from"], sel["to"],
                        sel["coalition"])
+    update_screening(sel["destination"], sel["category"], sel["from"], sel["to"])
     update_routes(sel["explore"], sel["consignee"], sel["brand"], sel["coalition"])
+    for opt in coalition_options():  # intermediaries and brand graphs of every coalition
+        inter_table(opt["value"])
+        _brand_graph(tuple(coalition_brands(opt["value"])))
 
 
 dash.register_page(__name__, path="/shipments", name="Shipments", order=4, layout=layout,
