@@ -1299,12 +1299,17 @@ def brand_paths(
     present = [t for t in targets if t in received.index and received[t] > 0]
     if not present:
         raise NodeNotFound(f"none of the targets {targets[:5]} receives these goods")
+    su = S.reindex(X.index.get_level_values(0)).to_numpy(dtype=float)
+    a = np.minimum(np.divide(X.to_numpy(dtype=float), su, out=np.zeros(len(X)),
+                             where=su > 0), 1.0)
+    ok = a > 0
     G = nx.DiGraph()
-    for (u, v), x in X.items():
-        a = min(x / S[u], 1.0) if S[u] > 0 else 0.0
-        if a > 0:
-            G.add_edge(u, v, length=-math.log(a), share=a)
-    entry = [n for n in P.index if P[n] > 0 and n in G]
+    G.add_edges_from(
+        (u, v, {"length": -math.log(s), "share": s}) for u, v, s in zip(
+            X.index.get_level_values(0)[ok].to_numpy(dtype=object),
+            X.index.get_level_values(1)[ok].to_numpy(dtype=object), a[ok].tolist(),
+            strict=True))
+    entry = [n for n, p in zip(P.index, P.to_numpy(), strict=True) if p > 0 and n in G]
     src, sink = "__source__", "__sink__"
     pmax = float(P[entry].max()) if entry else 0.0
     for n in entry:
@@ -1314,7 +1319,7 @@ def brand_paths(
     total = float(received[present].sum())
     # keep the firms between the entry points and the targets
     keep = (nx.descendants(G, src) & nx.ancestors(G, sink)) | {src, sink}
-    H = G.subgraph(keep)
+    H = G.subgraph(keep).copy()  # a copy: Yen's algorithm on a view filters every step
     recs = []
     explained = 0.0
     if src in H and sink in H and nx.has_path(H, src, sink):
