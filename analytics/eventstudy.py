@@ -177,6 +177,29 @@ def _controls(dataset: Dataset, hubs, members) -> list[str]:
                   - set(members))
 
 
+def _drop_singletons(sample: pd.DataFrame, fe: str) -> pd.DataFrame:
+    """Drop, until none is left, observations alone in a group of any fixed effect of
+    ``fe`` (``"a^b + c"``: groups by (a, b) and by c).
+
+    >>> d = pd.DataFrame({"a": ["x", "x", "y"], "c": [1, 2, 2], "v": [1.0, 2.0, 3.0]})
+    >>> _drop_singletons(d, "a")["a"].tolist()
+    ['x', 'x']
+    >>> len(_drop_singletons(d, "a + c"))  # x/1 alone in c = 1, then x/2 alone in a
+    0
+    """
+    terms = [[c.strip() for c in t.split("^")] for t in fe.split("+") if t.strip()]
+    cur = sample
+    while len(cur):
+        keep = np.ones(len(cur), dtype=bool)
+        for cols in terms:
+            keep &= cur.groupby(cols, sort=False, observed=True)[cols[0]].transform(
+                "size").to_numpy() > 1
+        if keep.all():
+            break
+        cur = cur[keep]
+    return cur
+
+
 def diff_in_diff(
     dataset: Dataset,
     *,
@@ -292,10 +315,25 @@ def diff_in_diff(
         sample["pair"] = sample["exporter"] + "_" + sample["importer"] + "_" + sample["hs6"]
         for col in ("exporter", "importer", "hs6"):
             sample[col] = sample[col].astype(str)
+        # observations alone in a fixed-effect group carry no information; drop them here
+        # (as the estimator would) so an all-singleton sample is skipped with a warning
+        # instead of reaching the estimator's demeaning step empty
+        sample = _drop_singletons(sample, fe)
+        names = [n for n in names if len(sample) and sample[n].sum() > 0]
+        if len(sample) < min_obs or not names:
+            warnings.warn(f"{cat}: {len(sample)} observations outside singleton fixed-effect "
+                          f"groups{'' if names else ', none of them treated'}; skipped",
+                          stacklevel=2)
+            continue
         fml = f"log_value ~ {' + '.join(names)} | {fe}"
-        with warnings.catch_warnings(), _quiet_root_logger():
-            warnings.simplefilter("ignore")
-            model = pf.feols(fml, data=sample, vcov={"CRV1": "pair"})
+        try:
+            with warnings.catch_warnings(), _quiet_root_logger():
+                warnings.simplefilter("ignore")
+                model = pf.feols(fml, data=sample, vcov={"CRV1": "pair"})
+        except ValueError as err:  # e.g. every regressor collinear with the fixed effects
+            warnings.warn(f"{cat}: not estimable ({str(err).strip().splitlines()[0]}); "
+                          "skipped", stacklevel=2)
+            continue
         tidy = model.tidy(alpha=alpha)
         lo_col = [c_ for c_ in tidy.columns if c_.endswith("%")][0]
         hi_col = [c_ for c_ in tidy.columns if c_.endswith("%")][1]

@@ -203,6 +203,30 @@ def test_did_skips_category_with_too_few_observations():
     assert out.empty and "estimate" in out.columns
 
 
+def test_did_all_singleton_sample_is_skipped_not_crashed():
+    # every flow seen in one year only: each exporter x importer x product group is a
+    # singleton, so the estimator would get nothing to demean (a sparse BACI-like panel;
+    # the estimator's compiled demeaning aborts the process on an empty sample)
+    ds = panel(0.5)
+    f = ds.flows
+    gid = f.groupby(["exporter", "importer", "hs6"]).ngroup()
+    f = f[gid % 6 == f["year"] - 2019].reset_index(drop=True)  # one year per flow
+    assert f.groupby(["exporter", "importer", "hs6"]).size().max() == 1
+    with pytest.warns(UserWarning, match="chip: 0 observations outside singleton"):
+        out = diff_in_diff(ds.replace(flows=f), coalition=["JPN", "USA"],
+                           categories=["chip"], year=2022, min_obs=10)
+    assert out.empty
+
+
+def test_drop_singletons_is_iterative():
+    from analytics.eventstudy import _drop_singletons
+
+    d = pd.DataFrame({"a": ["x", "x", "y", "y"], "b": [1, 2, 2, 3], "v": 1.0})
+    # b=1 and b=3 are singletons; dropping them leaves x/2 and y/2, alone in a
+    assert _drop_singletons(d, "a + b").empty
+    assert len(_drop_singletons(d, "a")) == 4
+
+
 def _events_ds(*dates):
     ev = pd.DataFrame({"event_id": [f"e{k}" for k in range(len(dates))],
                        "date": pd.to_datetime(list(dates)), "kind": "sanctions",

@@ -174,7 +174,9 @@ def _background_idle() -> None:
         page.wait_for_background(timeout=120)
 
 
-def run(report) -> None:
+def run(report, *, path: Path | None = None, section: str = "dashboard") -> None:
+    """Time every callback on ``path`` (default: ``CHOKEPOINT_BENCH_DASHBOARD_STORE``,
+    else a demo store built here), reporting under ``section``."""
     import dash
 
     from analytics import store
@@ -183,7 +185,9 @@ def run(report) -> None:
     from analytics.precompute import precompute_store
     from dashboards.app import PAGE_MODULES, create_app
 
-    if STORE:
+    if path is not None:
+        path = Path(path)
+    elif STORE:
         path = Path(STORE)
     else:
         path = Path(tempfile.mkdtemp(prefix="bench-dash-")) / "store"
@@ -192,7 +196,7 @@ def run(report) -> None:
         add_demo_shipments(path, rows=SHIPMENT_ROWS)
     t0 = time.perf_counter()
     app = create_app(path)
-    report("dashboard", "app start-up incl. warm-up", time.perf_counter() - t0, "s")
+    report(section, "app start-up incl. warm-up", time.perf_counter() - t0, "s")
     app.server.config["PROPAGATE_EXCEPTIONS"] = True  # a failing callback raises here
     client = app.server.test_client()
     client.get("/_dash-dependencies")  # Dash registers the page callbacks here
@@ -294,13 +298,13 @@ def run(report) -> None:
         note = f"median {median:.0f} ms"
         if p95 > TARGET_MS:  # what the slowest call was asked
             note += f"; slowest {t_max * 1000:.0f} ms with {inputs}"
-        report("dashboard", f"{label} p95", p95, "ms", target=TARGET_MS, note=note)
+        report(section, f"{label} p95", p95, "ms", target=TARGET_MS, note=note)
     for label, msg in errors:
         print(f"  !! ERROR {label}: {msg}", flush=True)
-        report("dashboard", f"{label} p95", float("nan"), "ms", note="ERROR (see above)")
-    report("dashboard", "callbacks skipped", len(skipped), "", note="listed above")
-    report("dashboard", "callbacks raising an error", len(errors), "", target=0,
+        report(section, f"{label} p95", float("nan"), "ms", note="ERROR (see above)")
+    report(section, "callbacks skipped", len(skipped), "", note="listed above")
+    report(section, "callbacks raising an error", len(errors), "", target=0,
            note="listed above" if errors else "")
-    report("dashboard", f"worst callback p95 ({len(results)} callbacks, {SAMPLES} calls "
+    report(section, f"worst callback p95 ({len(results)} callbacks, {SAMPLES} calls "
                         f"each{'; ERRORS excluded' if errors else ''})",
            worst, "ms", target=TARGET_MS)

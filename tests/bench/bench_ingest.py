@@ -33,8 +33,15 @@ RELEASE, HS, YEAR = "V202601", "HS17", 2022
 
 
 def generate(dest: Path, rows: int, *, n_countries: int = 200, n_products: int = 5_000,
-             seed: int = 0) -> Path:
-    """Write a BACI-format release folder with ``rows`` flows; return the year's CSV."""
+             seed: int = 0, years: tuple[int, ...] = (YEAR,), include: tuple[str, ...] = (),
+             gravity: bool = False) -> Path:
+    """Write a BACI-format release folder with ``rows`` flows a year; return the first
+    year's CSV.
+
+    ``include``: HS6 codes that must be among the products (e.g. the categories' codes).
+    ``gravity``: values scale with exporter and importer sizes (lognormal country masses),
+    so supplier concentration looks like real trade rather than uniform noise.
+    """
     import duckdb
     import numpy as np
     import pandas as pd
@@ -59,34 +66,42 @@ def generate(dest: Path, rows: int, *, n_countries: int = 200, n_products: int =
             fh.write(f'{code},"{name}",{iso[:2] if iso != "S19" else ""},{iso}\n')
     codes = ctab["code"].to_numpy()
     # 5,000 plausible HS6 codes (chapters 01-97), about a tenth below 100000
-    products = np.sort(rng.choice(np.arange(10_000, 970_000), n_products, replace=False))
+    forced = np.array(sorted({int(c) for c in include}), dtype=np.int64)
+    pool = np.setdiff1d(np.arange(10_000, 970_000), forced)
+    products = np.sort(np.concatenate([
+        forced, rng.choice(pool, max(n_products - len(forced), 0), replace=False)]))
+    n_products = len(products)
     with open(dest / f"product_codes_{HS}_{RELEASE}.csv", "w", encoding="utf-8") as fh:
         fh.write("code,description\n")
         fh.writelines(f'{p:06d},"product {p:06d}"\n' for p in products)
     n = len(codes)
-    space = n * n * n_products
-    key = np.sort(rng.integers(0, space, int(rows * 1.08) + 1_000))
-    key = key[np.concatenate(([True], key[1:] != key[:-1]))]  # sorted unique, fast
-    ii, jj, kk = key // (n * n_products), (key // n_products) % n, key % n_products
-    keep = ii != jj
-    ii, jj, kk = ii[keep][:rows], jj[keep][:rows], kk[keep][:rows]
-    m = len(ii)
-    v = np.round(rng.lognormal(2.0, 2.5, m), 3)
-    q = np.round(v * rng.lognormal(0.0, 1.0, m), 3)
-    table = pa.table({
-        "t": np.full(m, YEAR, dtype=np.int32), "i": codes[ii].astype(np.int32),
-        "j": codes[jj].astype(np.int32), "k": products[kk].astype(np.int32),
-        "v": v, "q": q, "na": rng.random(m) < 0.05,
-    })
-    out = dest / f"BACI_{HS}_Y{YEAR}_{RELEASE}.csv"
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    con.register("g", table)
-    con.execute(f"""COPY (SELECT t, i, j, k, v,
-                           CASE WHEN na THEN 'NA' ELSE CAST(q AS VARCHAR) END AS q FROM g)
-                    TO '{out}' (HEADER, DELIMITER ',', QUOTE '')""")
-    con.close()
-    return out
+    mass = rng.lognormal(0.0, 1.5, n) if gravity else np.ones(n)
+    outs = []
+    for year in years:
+        space = n * n * n_products
+        key = np.sort(rng.integers(0, space, int(rows * 1.08) + 1_000))
+        key = key[np.concatenate(([True], key[1:] != key[:-1]))]  # sorted unique, fast
+        ii, jj, kk = key // (n * n_products), (key // n_products) % n, key % n_products
+        keep = ii != jj
+        ii, jj, kk = ii[keep][:rows], jj[keep][:rows], kk[keep][:rows]
+        m = len(ii)
+        v = np.round(rng.lognormal(2.0, 2.5, m) * mass[ii] * mass[jj], 3)
+        q = np.round(v * rng.lognormal(0.0, 1.0, m), 3)
+        table = pa.table({
+            "t": np.full(m, year, dtype=np.int32), "i": codes[ii].astype(np.int32),
+            "j": codes[jj].astype(np.int32), "k": products[kk].astype(np.int32),
+            "v": v, "q": q, "na": rng.random(m) < 0.05,
+        })
+        out = dest / f"BACI_{HS}_Y{year}_{RELEASE}.csv"
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
+        con.register("g", table)
+        con.execute(f"""COPY (SELECT t, i, j, k, v,
+                               CASE WHEN na THEN 'NA' ELSE CAST(q AS VARCHAR) END AS q FROM g)
+                        TO '{out}' (HEADER, DELIMITER ',', QUOTE '')""")
+        con.close()
+        outs.append(out)
+    return outs[0]
 
 
 _CHILD = {
