@@ -181,13 +181,13 @@ def route_paths(
     if k < 1:
         raise AnalysisError("k must be at least 1")
     X = model.X.tocoo()
-    S = model.supply
+    S = np.asarray(model.supply, dtype=float)
+    ok = (X.data > 0) & (S[X.row] > 0)
+    share = np.minimum(X.data[ok] / S[X.row[ok]], 1.0)
+    names = np.asarray(model.nodes, dtype=object)
     G = nx.DiGraph()
-    for u, v, x in zip(X.row, X.col, X.data, strict=True):
-        if x <= 0 or S[u] <= 0:
-            continue
-        a = min(x / S[u], 1.0)
-        G.add_edge(model.nodes[u], model.nodes[v], length=-math.log(a), share=a)
+    G.add_edges_from((u, v, {"length": -math.log(a), "share": a}) for u, v, a in zip(
+        names[X.row[ok]], names[X.col[ok]], share.tolist(), strict=True))
     src = "__coalition__"
     P = model.production
     present = [m for m in members if m in pos and P[pos[m]] > 0 and m in G]
@@ -198,7 +198,10 @@ def route_paths(
     for m in present:
         G.add_edge(src, m, length=-math.log(P[pos[m]] / pmax), share=P[pos[m]] / pmax)
     recs = []
-    gen = nx.shortest_simple_paths(G, src, destination, weight="length")
+    # no path at all (the destination receives nothing the members' goods can reach):
+    # an empty table, not an error
+    gen = (nx.shortest_simple_paths(G, src, destination, weight="length")
+           if nx.has_path(G, src, destination) else iter(()))
     for path in itertools.islice(gen, max_candidates):
         nodes = path[1:]
         # a path may not pass through another member after leaving the origin's pool? It

@@ -365,3 +365,11 @@ def test_hub_ranking_needs_both_sides_of_the_event():
     with pytest.raises(AnalysisError, match="need years before"):
         dv.hub_ranking(_surge_panel(), coalition="japan", destination="RUS",
                        event_year=2020)
+
+
+def test_route_paths_without_any_path_is_empty_not_an_error():
+    # RUS imports only Chinese goods; JPN's goods go to TUR and stop there
+    f = F(("JPN", "TUR", 5.0), ("RUS", "KAZ", 3.0), ("CHN", "RUS", 2.0))
+    p = dv.route_paths(f, coalition="japan", destination="RUS")
+    assert p.empty and list(p.columns)[:3] == ["rank", "origin", "path"]
+    assert p.attrs["coalition_content"] == 0.0
