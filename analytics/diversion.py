@@ -180,47 +180,73 @@ def route_paths(
         raise NodeNotFound(f"destination {destination!r} not in the layer")
     if k < 1:
         raise AnalysisError("k must be at least 1")
-    X = model.X.tocoo()
-    S = np.asarray(model.supply, dtype=float)
-    ok = (X.data > 0) & (S[X.row] > 0)
-    share = np.minimum(X.data[ok] / S[X.row[ok]], 1.0)
-    names = np.asarray(model.nodes, dtype=object)
-    G = nx.DiGraph()
-    G.add_edges_from((u, v, {"length": -math.log(a), "share": a}) for u, v, a in zip(
-        names[X.row[ok]], names[X.col[ok]], share.tolist(), strict=True))
-    src = "__coalition__"
+    cols = ["rank", "origin", "path", "route", "hops", "hub", "amount", "share"]
     P = model.production
-    present = [m for m in members if m in pos and P[pos[m]] > 0 and m in G]
-    if not present or destination not in G:
-        return pd.DataFrame(columns=["rank", "origin", "path", "route", "hops", "hub",
-                                     "amount", "share"])
-    pmax = max(P[pos[m]] for m in present)
-    for m in present:
-        G.add_edge(src, m, length=-math.log(P[pos[m]] / pmax), share=P[pos[m]] / pmax)
-    recs = []
-    # no path at all (the destination receives nothing the members' goods can reach):
-    # an empty table, not an error
-    gen = (nx.shortest_simple_paths(G, src, destination, weight="length")
-           if nx.has_path(G, src, destination) else iter(()))
-    for path in itertools.islice(gen, max_candidates):
-        nodes = path[1:]
-        # a path may not pass through another member after leaving the origin's pool? It
-        # may: coalition partners re-export too. It may not revisit the coalition source.
-        if len(nodes) - 1 > max_hops:
-            continue
-        amount = pmax
-        for u, v in zip(path[:-1], path[1:], strict=True):
-            amount *= G[u][v]["share"]
-        recs.append((nodes[0], tuple(nodes), " > ".join(nodes), len(nodes) - 1,
-                     nodes[-2] if len(nodes) > 1 else nodes[0], amount))
-        if len(recs) >= k:
+    S = np.asarray(model.supply, dtype=float)
+    X = model.X.tocoo()
+    ok = (X.data > 0) & (S[X.row] > 0)
+    rows, dst = X.row[ok], X.col[ok]
+    share = np.minimum(X.data[ok] / S[rows], 1.0)
+    present = [m for m in members if m in pos and P[pos[m]] > 0]
+    total = (tracing.trace_imports(flows, model=model, origins={"K": present},
+                                   destinations=[destination])["value"].sum()
+             if present else 0.0)
+    if not present or total <= 0:
+        out = pd.DataFrame(columns=cols)
+        out.attrs.update(coverage=np.nan, coalition_content=float(total), members=members,
+                         strategy=model.strategy)
+        return out
+    pmax = float(max(P[pos[m]] for m in present))
+    names = np.asarray(model.nodes, dtype=object)
+    src = "__coalition__"
+
+    def paths_over(min_share: float) -> tuple[list[tuple], bool]:
+        """The k largest paths among those whose every edge keeps pmax * a >= floor, and
+        whether any edge was left out."""
+        keep = share * pmax >= min_share * total
+        pruned = not keep.all()
+        G = nx.DiGraph()
+        G.add_edges_from((u, v, {"length": -math.log(a), "share": a}) for u, v, a in zip(
+            names[rows[keep]], names[dst[keep]], share[keep].tolist(), strict=True))
+        for m in present:
+            if m in G:
+                G.add_edge(src, m, length=-math.log(P[pos[m]] / pmax),
+                           share=P[pos[m]] / pmax)
+        if src not in G or destination not in G or not nx.has_path(G, src, destination):
+            return [], pruned
+        # only the nodes on some source -> destination route
+        G = G.subgraph((nx.descendants(G, src) & nx.ancestors(G, destination))
+                       | {src, destination}).copy()
+        recs = []
+        gen = nx.shortest_simple_paths(G, src, destination, weight="length")
+        for path in itertools.islice(gen, max_candidates):
+            nodes = path[1:]
+            # coalition partners re-export too, so a path may pass another member; it
+            # cannot revisit the super-source
+            if len(nodes) - 1 > max_hops:
+                continue
+            amount = pmax
+            for u, v in zip(path[:-1], path[1:], strict=True):
+                amount *= G[u][v]["share"]
+            recs.append((nodes[0], tuple(nodes), " > ".join(nodes), len(nodes) - 1,
+                         nodes[-2] if len(nodes) > 1 else nodes[0], amount))
+            if len(recs) >= k:
+                break
+        return recs, pruned
+
+    # Exact pruning: a path's amount is at most pmax * a for each of its edges, so edges
+    # with pmax * a below floor * total only carry paths below that floor. If the k
+    # largest paths of the pruned graph are all above the floor, they are the k largest
+    # of the whole graph; otherwise look again with a lower floor (finally none).
+    recs: list[tuple] = []
+    for floor in (1e-3, 1e-6, 0.0):
+        recs, pruned = paths_over(floor)
+        if not pruned or (len(recs) >= k and min(r[-1] for r in recs) >= floor * total):
             break
-    out = pd.DataFrame(recs, columns=["origin", "path", "route", "hops", "hub", "amount"])
-    total = tracing.trace_imports(flows, model=model, origins={"K": present},
-                                  destinations=[destination])["value"].sum()
-    out["share"] = out["amount"] / total if total > 0 else np.nan
+    out = pd.DataFrame(recs, columns=cols[1:-1])
+    out["share"] = out["amount"] / total
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out.attrs.update(coverage=float(out["amount"].sum() / total) if total > 0 else np.nan,
+    out.attrs.update(coverage=float(out["amount"].sum() / total),
                      coalition_content=float(total), members=members,
                      strategy=model.strategy)
     return out
