@@ -6,6 +6,7 @@ import time
 import urllib.parse
 
 import pytest
+from dash_tree import find as _find
 
 
 @pytest.fixture(scope="module")
@@ -29,18 +30,6 @@ def test_update_overview_callback(app):
     assert "pair" not in {c["field"] for c in cols}  # a row id, not a column
     assert "/download/risk_matrix.png?" in str(dl)
     assert "overview-inbound-note" not in str(kpis)  # outbound categories: no note
-
-
-def _find(component, id_):
-    if getattr(component, "id", None) == id_:
-        return component
-    kids = getattr(component, "children", None)
-    for kid in kids if isinstance(kids, list | tuple) else [kids]:
-        if kid is not None and not isinstance(kid, str | int | float):
-            hit = _find(kid, id_)
-            if hit is not None:
-                return hit
-    return None
 
 
 def test_selected_pair_is_in_the_url_and_restored(app):

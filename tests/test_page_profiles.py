@@ -8,6 +8,8 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 import pytest
+from dash_tree import find as _find
+from dash_tree import text as _text
 
 from analytics.figures import (
     fig_category_trade,
@@ -100,30 +102,6 @@ def pages(demo_store):
     from dashboards.pages import category, country
 
     return country, category, data
-
-
-def _text(component) -> str:
-    """All text in a Dash component tree."""
-    if component is None:
-        return ""
-    if isinstance(component, str | int | float):
-        return str(component)
-    if isinstance(component, list | tuple):
-        return " ".join(_text(c) for c in component)
-    return _text(getattr(component, "children", None))
-
-
-def _find(component, id_):
-    """The component with id ``id_`` in a Dash component tree (None when absent)."""
-    if getattr(component, "id", None) == id_:
-        return component
-    kids = getattr(component, "children", None)
-    for kid in kids if isinstance(kids, list | tuple) else [kids]:
-        if kid is not None and not isinstance(kid, str | int | float):
-            hit = _find(kid, id_)
-            if hit is not None:
-                return hit
-    return None
 
 
 def _strip(md: str) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from dash_tree import find as _find
+from dash_tree import text as _text
 
 pytestmark = pytest.mark.shared_data
 
@@ -58,28 +60,6 @@ def pages(real_store):
     return {"data": data, "home": home, "chokepoints": chokepoints, "diversion": diversion,
             "scenario": scenario, "country": country, "category": category,
             "methodology": methodology, "shipments": shipments}
-
-
-def _text(component) -> str:
-    if component is None:
-        return ""
-    if isinstance(component, str | int | float):
-        return str(component)
-    if isinstance(component, list | tuple):
-        return " ".join(_text(c) for c in component)
-    return _text(getattr(component, "children", None))
-
-
-def _find(component, id_):
-    if getattr(component, "id", None) == id_:
-        return component
-    kids = getattr(component, "children", None)
-    for kid in kids if isinstance(kids, list | tuple) else [kids]:
-        if kid is not None and not isinstance(kid, str | int | float):
-            hit = _find(kid, id_)
-            if hit is not None:
-                return hit
-    return None
 
 
 def _values(options) -> list:
