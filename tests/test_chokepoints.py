@@ -329,3 +329,40 @@ def test_node_cut_includes_direct_routes_and_closes_every_path():
     # least the max-flow: 5 (TUR) + 13 (KAZ) + 2 (CHN) + 1 (JPN -> RUS) against 11
     assert cut.value == pytest.approx(11.0)
     assert cut.node_cut_value == pytest.approx(21.0)
+
+
+def test_enforcement_cut_matches_an_exact_float_max_flow_on_random_layers():
+    # the compiled solver works on capacities quantised to 2**30 units of the layer's
+    # total; the reported value is the exact capacity of the cut it finds
+    rng = np.random.default_rng(7)
+    names = ["JPN", "USA", "TUR", "KAZ", "ARM", "CHN", "HKG", "ARE", "GEO", "RUS", "IND"]
+    for _ in range(25):
+        m = int(rng.integers(15, 60))
+        e, i = rng.choice(names, m), rng.choice(names, m)
+        f = pd.DataFrame({"exporter": e, "importer": i,
+                          "value_usd": rng.lognormal(10, 3, m)})
+        f = f[f["exporter"] != f["importer"]].groupby(
+            ["exporter", "importer"], as_index=False)["value_usd"].sum()
+        if "RUS" not in set(f["importer"]):
+            continue
+        cut = cp.enforcement_cut(f, ["JPN", "USA"], "RUS")
+        G = nx.DiGraph()
+        for a, b, v in f.itertuples(index=False):
+            if b not in ("JPN", "USA"):
+                G.add_edge(a, b, capacity=v)
+        for mbr in ("JPN", "USA"):
+            if mbr in G:
+                G.add_edge("S", mbr)
+        exact = nx.maximum_flow_value(G, "S", "RUS") if "S" in G else 0.0
+        assert cut.value == pytest.approx(exact, rel=1e-6, abs=1e-6)
+        # the cut edges separate the coalition from RUS
+        H = G.copy()
+        H.remove_edges_from(zip(cut.cut_edges["exporter"], cut.cut_edges["importer"],
+                                strict=True))
+        assert "S" not in H or not nx.has_path(H, "S", "RUS")
+
+
+def test_enforcement_cut_through_protected_nodes_only_has_no_cut():
+    f = F(("JPN", "TUR", 5.0), ("TUR", "RUS", 5.0))
+    with pytest.raises(AnalysisError, match="no finite cut"):
+        cp.enforcement_cut(f, ["JPN"], "RUS", protected=["TUR"])
