@@ -30,11 +30,8 @@ mix :math:`C_{oj}` of what country :math:`j` ships. For coalition :math:`K` and 
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Iterable, Mapping, Sequence
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -161,9 +158,9 @@ def route_paths(
 
     Notes
     -----
-    Paths are enumerated with :func:`networkx.shortest_simple_paths` (Yen) on edge
-    lengths :math:`-\\log(X_{uv}/S_u)` from a super-source attached to every member with
-    length :math:`-\\log(P_o/\\max P)`; the generator is consumed lazily.
+    Paths are enumerated by :func:`analytics.tracing.largest_paths` (Yen's algorithm on
+    edge lengths :math:`-\\log(X_{uv}/S_u)` from a super-source attached to every member,
+    with exact pruning of edges too small to carry one of the ``k`` largest paths).
 
     >>> import pandas as pd
     >>> f = pd.DataFrame({"exporter": ["JPN", "JPN", "TUR", "ARM"],
@@ -196,53 +193,13 @@ def route_paths(
         out.attrs.update(coverage=np.nan, coalition_content=float(total), members=members,
                          strategy=model.strategy)
         return out
-    pmax = float(max(P[pos[m]] for m in present))
     names = np.asarray(model.nodes, dtype=object)
-    src = "__coalition__"
-
-    def paths_over(min_share: float) -> tuple[list[tuple], bool]:
-        """The k largest paths among those whose every edge keeps pmax * a >= floor, and
-        whether any edge was left out."""
-        keep = share * pmax >= min_share * total
-        pruned = not keep.all()
-        G = nx.DiGraph()
-        G.add_edges_from((u, v, {"length": -math.log(a), "share": a}) for u, v, a in zip(
-            names[rows[keep]], names[dst[keep]], share[keep].tolist(), strict=True))
-        for m in present:
-            if m in G:
-                G.add_edge(src, m, length=-math.log(P[pos[m]] / pmax),
-                           share=P[pos[m]] / pmax)
-        if src not in G or destination not in G or not nx.has_path(G, src, destination):
-            return [], pruned
-        # only the nodes on some source -> destination route
-        G = G.subgraph((nx.descendants(G, src) & nx.ancestors(G, destination))
-                       | {src, destination}).copy()
-        recs = []
-        gen = nx.shortest_simple_paths(G, src, destination, weight="length")
-        for path in itertools.islice(gen, max_candidates):
-            nodes = path[1:]
-            # coalition partners re-export too, so a path may pass another member; it
-            # cannot revisit the super-source
-            if len(nodes) - 1 > max_hops:
-                continue
-            amount = pmax
-            for u, v in zip(path[:-1], path[1:], strict=True):
-                amount *= G[u][v]["share"]
-            recs.append((nodes[0], tuple(nodes), " > ".join(nodes), len(nodes) - 1,
-                         nodes[-2] if len(nodes) > 1 else nodes[0], amount))
-            if len(recs) >= k:
-                break
-        return recs, pruned
-
-    # Exact pruning: a path's amount is at most pmax * a for each of its edges, so edges
-    # with pmax * a below floor * total only carry paths below that floor. If the k
-    # largest paths of the pruned graph are all above the floor, they are the k largest
-    # of the whole graph; otherwise look again with a lower floor (finally none).
-    recs: list[tuple] = []
-    for floor in (1e-3, 1e-6, 0.0):
-        recs, pruned = paths_over(floor)
-        if not pruned or (len(recs) >= k and min(r[-1] for r in recs) >= floor * total):
-            break
+    # coalition partners re-export too, so a path may pass another member
+    found = tracing.largest_paths({m: P[pos[m]] for m in present}, [destination],
+                                  names[rows], names[dst], share, k=k, max_hops=max_hops,
+                                  total=total, max_candidates=max_candidates)
+    recs = [(nodes[0], nodes, " > ".join(nodes), len(nodes) - 1,
+             nodes[-2] if len(nodes) > 1 else nodes[0], amount) for nodes, amount in found]
     out = pd.DataFrame(recs, columns=cols[1:-1])
     out["share"] = out["amount"] / total
     out.insert(0, "rank", np.arange(1, len(out) + 1))

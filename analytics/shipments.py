@@ -56,18 +56,16 @@ for review; nothing is matched silently.
 
 from __future__ import annotations
 
-import itertools
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from analytics.errors import AnalysisError, ConfigError, NodeNotFound
 from analytics.schemas import STR, Flows
+from analytics.tracing import largest_paths
 
 __all__ = [
     "FLOW_KEYS",
@@ -1260,9 +1258,9 @@ def brand_paths(
     beyond what it received (the first shippers: the brand's distributors). Goods mix
     proportionally in each firm (:mod:`analytics.tracing`), so the amount on a path
     ``b -> f1 -> ... -> t`` is :math:`P_{f_1} \\prod a_{uv}` with :math:`a_{uv} = X_{uv}/S_u`.
-    Paths are enumerated with :func:`networkx.shortest_simple_paths` on lengths
-    :math:`-\\log a` (Yen's algorithm), on the firms that lie between the first shippers
-    and the targets.
+    Paths are enumerated by :func:`analytics.tracing.largest_paths` (Yen's algorithm on
+    lengths :math:`-\\log a`, on the firms that lie between the first shippers and the
+    targets, with exact pruning of edges too small to carry one of the ``k`` largest).
 
     Raises
     ------
@@ -1302,41 +1300,14 @@ def brand_paths(
     su = S.reindex(X.index.get_level_values(0)).to_numpy(dtype=float)
     a = np.minimum(np.divide(X.to_numpy(dtype=float), su, out=np.zeros(len(X)),
                              where=su > 0), 1.0)
-    ok = a > 0
-    G = nx.DiGraph()
-    G.add_edges_from(
-        (u, v, {"length": -math.log(s), "share": s}) for u, v, s in zip(
-            X.index.get_level_values(0)[ok].to_numpy(dtype=object),
-            X.index.get_level_values(1)[ok].to_numpy(dtype=object), a[ok].tolist(),
-            strict=True))
-    entry = [n for n, p in zip(P.index, P.to_numpy(), strict=True) if p > 0 and n in G]
-    src, sink = "__source__", "__sink__"
-    pmax = float(P[entry].max()) if entry else 0.0
-    for n in entry:
-        G.add_edge(src, n, length=-math.log(P[n] / pmax), share=P[n] / pmax)
-    for t in present:
-        G.add_edge(t, sink, length=0.0, share=1.0)
     total = float(received[present].sum())
-    # keep the firms between the entry points and the targets
-    keep = (nx.descendants(G, src) & nx.ancestors(G, sink)) | {src, sink}
-    H = G.subgraph(keep).copy()  # a copy: Yen's algorithm on a view filters every step
-    recs = []
-    explained = 0.0
-    if src in H and sink in H and nx.has_path(H, src, sink):
-        gen = nx.shortest_simple_paths(H, src, sink, weight="length")
-        for path in itertools.islice(gen, max_candidates):
-            firms = path[1:-1]
-            if len(firms) - 1 > max_hops:
-                continue
-            amount = pmax
-            for u, v in zip(path[:-1], path[1:], strict=True):
-                amount *= H[u][v]["share"]
-            explained += amount
-            recs.append((tuple([source_label, *firms]),
-                         " > ".join([source_label, *firms]), len(firms) - 1, firms[0],
-                         tuple(firms[1:-1]), firms[-1], amount))
-            if len(recs) >= k:
-                break
+    found = largest_paths(P[P > 0].to_dict(), present,
+                          X.index.get_level_values(0).to_numpy(dtype=object),
+                          X.index.get_level_values(1).to_numpy(dtype=object), a,
+                          k=k, max_hops=max_hops, total=total, max_candidates=max_candidates)
+    recs = [((source_label, *firms), " > ".join([source_label, *firms]), len(firms) - 1,
+             firms[0], tuple(firms[1:-1]), firms[-1], amount) for firms, amount in found]
+    explained = sum(amount for _, amount in found)
     out = pd.DataFrame(recs, columns=cols[1:-1])
     out["share"] = out["amount"] / total if total > 0 else np.nan
     out.insert(0, "rank", np.arange(1, len(out) + 1))

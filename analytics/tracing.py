@@ -48,10 +48,13 @@ origin destination  value
 
 from __future__ import annotations
 
+import itertools
+import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -66,6 +69,7 @@ __all__ = [
     "trace_edges",
     "trace_supply",
     "transit_through",
+    "largest_paths",
 ]
 
 DIRECT_LU_MAX_NODES = 20_000
@@ -533,3 +537,88 @@ def transit_through(model: TracingModel) -> pd.Series:
     else:
         own = model.own_share
     return pd.Series(model.exports * (1.0 - own), index=model.nodes, name="transit")
+
+
+def largest_paths(
+    sources: Mapping[Hashable, float],
+    targets: Iterable[Hashable],
+    tails: Sequence[Hashable],
+    heads: Sequence[Hashable],
+    share: Sequence[float],
+    *,
+    k: int,
+    max_hops: int,
+    total: float,
+    max_candidates: int = 500,
+) -> list[tuple[tuple, float]]:
+    r"""The ``k`` largest paths of goods from ``sources`` to ``targets`` under mixing.
+
+    Goods mix proportionally in every node, so the amount carried by a path
+    :math:`o \to n_1 \to \dots \to t` is :math:`P_o \prod a_{uv}`, with ``sources``
+    giving :math:`P_o` (what each source puts in) and ``share`` the edge shares
+    :math:`a_{uv} = X_{uv}/S_u` of the edges ``tails[i] -> heads[i]``. Paths are enumerated
+    with :func:`networkx.shortest_simple_paths` (Yen) on lengths :math:`-\log a` from a
+    super-source (edge :math:`P_o/\max P`) to a super-sink, in decreasing amount, lazily;
+    paths of more than ``max_hops`` edges are passed over, at most ``max_candidates`` are
+    looked at.
+
+    Exact pruning: a path's amount is at most :math:`\max P \cdot a` for each of its
+    edges, so edges with :math:`\max P \cdot a` below ``floor * total`` only carry paths
+    below that floor. The search runs on the pruned graph; if its ``k`` largest paths all
+    clear the floor they are the ``k`` largest of the whole graph, otherwise it runs again
+    with a lower floor (1e-3, 1e-6, then none). ``total`` is the amount the targets receive
+    (the reference of the floors; 0 turns pruning off).
+
+    Returns ``[(nodes, amount), ...]``, ``nodes`` from the source to the target.
+
+    >>> largest_paths({"A": 10.0}, ["D"], ["A", "A", "H"], ["H", "D", "D"], [0.5, 0.5, 1.0],
+    ...               k=5, max_hops=3, total=10.0)
+    [(('A', 'D'), 5.0), (('A', 'H', 'D'), 5.0)]
+    """
+    tails = np.asarray(tails, dtype=object)
+    heads = np.asarray(heads, dtype=object)
+    share = np.asarray(share, dtype=float)
+    targets = list(targets)
+    weights = {s_: float(p) for s_, p in sources.items() if p > 0}
+    if not weights or not targets:
+        return []
+    pmax = max(weights.values())
+    src, sink = "__source__", "__sink__"
+
+    def search(floor: float) -> tuple[list[tuple[tuple, float]], bool]:
+        keep = (share > 0) & (share * pmax >= floor * total)
+        G = nx.DiGraph()
+        G.add_edges_from((u, v, {"length": -math.log(a), "share": a}) for u, v, a in zip(
+            tails[keep], heads[keep], share[keep].tolist(), strict=True))
+        for node, p in weights.items():
+            if node in G:
+                G.add_edge(src, node, length=-math.log(p / pmax), share=p / pmax)
+        for t in targets:
+            if t in G:
+                G.add_edge(t, sink, length=0.0, share=1.0)
+        pruned = not keep[share > 0].all()
+        if src not in G or sink not in G or not nx.has_path(G, src, sink):
+            return [], pruned
+        # only the nodes on some source -> target route; a copy, because Yen's algorithm
+        # on a subgraph view filters at every step
+        G = G.subgraph((nx.descendants(G, src) & nx.ancestors(G, sink)) | {src, sink}).copy()
+        out = []
+        gen = nx.shortest_simple_paths(G, src, sink, weight="length")
+        for path in itertools.islice(gen, max_candidates):
+            nodes = tuple(path[1:-1])
+            if len(nodes) - 1 > max_hops:
+                continue
+            amount = pmax
+            for u, v in zip(path[:-1], path[1:], strict=True):
+                amount *= G[u][v]["share"]
+            out.append((nodes, amount))
+            if len(out) >= k:
+                break
+        return out, pruned
+
+    found: list[tuple[tuple, float]] = []
+    for floor in ((1e-3, 1e-6, 0.0) if total > 0 else (0.0,)):
+        found, pruned = search(floor)
+        if not pruned or (len(found) >= k and min(a for _, a in found) >= floor * total):
+            break
+    return found
