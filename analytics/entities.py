@@ -38,6 +38,7 @@ __all__ = [
     "ALL",
     "normalize_name",
     "split_aliases",
+    "split_concerns",
     "entities_by_country",
     "combine_lists",
     "match_names",
@@ -150,6 +151,27 @@ def split_aliases(aliases: object) -> list[str]:
     return [a.strip() for a in str(aliases).split(";") if a.strip()]
 
 
+#: the concern of an entity whose list gives none
+UNSPECIFIED = "unspecified"
+_CONCERN_SEP = re.compile(r"\s*[,;]\s*")
+
+
+def split_concerns(concern: object) -> list[str]:
+    """The single concerns of a ``concern`` text (separated by "," or ";").
+
+    A missing concern is ``["unspecified"]``; blank parts are dropped.
+
+    >>> split_concerns("nuclear, missile; conventional weapons")
+    ['nuclear', 'missile', 'conventional weapons']
+    >>> split_concerns(None), split_concerns("")
+    (['unspecified'], [])
+    """
+    if concern is None or (isinstance(concern, float) and np.isnan(concern)) \
+            or concern is pd.NA:
+        return [UNSPECIFIED]
+    return [c for c in _CONCERN_SEP.split(str(concern).strip()) if c]
+
+
 def _join_unique(values: Iterable[object]) -> str | None:
     """Distinct "; "-separated parts of the values, in order, joined with "; "."""
     out: dict[str, None] = {}
@@ -186,10 +208,9 @@ def entities_by_country(entities: pd.DataFrame) -> pd.DataFrame:
     """
     ents = validate(entities, Entities, source="entities")
     ents = ents.assign(_id=np.arange(len(ents)))
-    concern = ents["concern"].fillna("unspecified").astype(str)
-    exploded = ents.assign(concern=concern.str.split(r"\s*[,;]\s*", regex=True)).explode(
+    exploded = ents.assign(concern=[split_concerns(c) for c in ents["concern"]]).explode(
         "concern")
-    exploded = exploded[exploded["concern"].str.len() > 0]
+    exploded = exploded[exploded["concern"].notna()]
     detail = (exploded.groupby(["country", "list_name", "concern"], dropna=False)["_id"]
               .nunique().rename("n").reset_index())
     per_list = (ents.groupby(["country", "list_name"], dropna=False)["_id"].nunique()

@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -35,6 +34,7 @@ import pandas as pd
 from analytics import tracing
 from analytics.dataset import Dataset
 from analytics.diversion import coalition_arrays
+from analytics.entities import UNSPECIFIED, split_concerns
 from analytics.errors import AnalysisError, ConfigError
 from analytics.network import category_flows
 from analytics.reference import coalition_label, concern_destinations, resolve_coalition
@@ -172,10 +172,9 @@ def entity_weights(entities: pd.DataFrame | None,
     default = table.get("default", 1.0)
     unspecified = table.get("unspecified", default)
     ents = entities[entities["country"].notna()]
-    concerns = ents["concern"].astype(object).where(ents["concern"].notna(), "")
-    lists = [[c.strip().casefold() for c in re.split(r"[,;]", str(t)) if c.strip()]
-             or ["unspecified"] for t in concerns]
-    weights = [max((unspecified if c == "unspecified" else table.get(c, default))
+    lists = [[c.casefold() for c in split_concerns(t)] or [UNSPECIFIED]
+             for t in ents["concern"]]
+    weights = [max((unspecified if c == UNSPECIFIED else table.get(c, default))
                    for c in cs) for cs in lists]
     frame = pd.DataFrame({"country": ents["country"].to_numpy(), "w": weights,
                           "concerns": lists})
