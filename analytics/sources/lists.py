@@ -24,10 +24,10 @@ from pathlib import Path
 import pandas as pd
 
 from analytics import store
-from analytics.entities import combine_lists, entities_by_country, split_aliases
+from analytics.entities import combine_lists, split_aliases
 from analytics.errors import DataError, StoreNotFound
 from analytics.ingest import IngestReport
-from analytics.schemas import Entities, validate
+from analytics.schemas import Entities
 from analytics.sources.meti import read_meti_end_user_list, read_specified_entities
 
 __all__ = ["ingest_lists"]
@@ -119,9 +119,8 @@ def ingest_lists(
         ents = combine_lists(kept, new) if len(kept) else new
     else:
         ents = new
-    ents = validate(ents, Entities, source="listed entities")
-    names = sorted(_list_names(ents))
-    provenance = {"entities": {"source": "; ".join(names),
+    per_list = Counter(n for v in ents["list_name"] for n in split_aliases(v))
+    provenance = {"entities": {"source": "; ".join(sorted(per_list)),
                                "files": sorted(files),
                                "loaded": time.strftime("%Y-%m-%d")}}
     store.update_flow_files(root, {}, reference_tables={"entities": ents},
@@ -134,14 +133,13 @@ def ingest_lists(
         if len(risk):
             store.write_derived(root, "risk_scores", risk)
             rescored = True
-    per_list = Counter(n for v in ents["list_name"] for n in split_aliases(v))
-    counts = entities_by_country(ents)
-    top = counts[(counts["list_name"] == "all") & counts["country"].notna()].head(10)
+    # most listed countries first, ties by code
+    top = ents["country"].value_counts().sort_index().sort_values(
+        ascending=False, kind="stable").head(10)
     report = IngestReport(source="listed entities", store=str(root), unit="entities")
     report.seconds = time.perf_counter() - t0
     report.details.update(files=files, entities=len(ents),
                           by_list={k: int(v) for k, v in per_list.items()},
-                          countries={str(c): int(n) for c, n in
-                                     zip(top["country"], top["n"], strict=True)},
+                          countries={str(c): int(n) for c, n in top.items()},
                           rescored=rescored)
     return report
